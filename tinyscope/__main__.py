@@ -1,0 +1,3 @@
+from tinyscope.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,96 @@
+"""Output-shape rules for every op, in one place (importers build with them, the verifier checks)."""
+
+from __future__ import annotations
+
+from tinyscope.errors import ShapeError
+from tinyscope.ir.ops import ConvAttrs, Padding, PadAttrs, PoolAttrs, ReshapeAttrs, OpType
+
+
+def window_out(size: int, k: int, stride: int, dilation: int, pad_a: int, pad_b: int) -> int:
+    eff = (k - 1) * dilation + 1
+    out = (size + pad_a + pad_b - eff) // stride + 1
+    if out <= 0:
+        raise ShapeError(f"window {k} (dilation {dilation}) does not fit an input of {size}"
+                         f" with padding {pad_a}+{pad_b}")
+    return out
+
+
+def same_padding(size: int, k: int, stride: int, dilation: int = 1) -> tuple[int, int]:
+    """TFLite/Keras SAME padding: output = ceil(size / stride), extra padding at the end."""
+    out = -(-size // stride)
+    eff = (k - 1) * dilation + 1
+    total = max((out - 1) * stride + eff - size, 0)
+    return total // 2, total - total // 2
+
+
+def same_padding_2d(h: int, w: int, kh: int, kw: int, stride: tuple[int, int],
+                    dilation: tuple[int, int] = (1, 1)) -> Padding:
+    t, b = same_padding(h, kh, stride[0], dilation[0])
+    l, r = same_padding(w, kw, stride[1], dilation[1])
+    return (t, b, l, r)
+
+
+def infer_shape(op_type: OpType, attrs, in_shapes: list[tuple[int, ...]]) -> tuple[int, ...]:
+    """The output shape of one op given its input shapes (constants included)."""
+    x = in_shapes[0]
+    if op_type in (OpType.CONV_2D, OpType.DEPTHWISE_CONV_2D):
+        assert isinstance(attrs, ConvAttrs)
+        if len(x) != 4 or len(in_shapes[1]) != 4:
+            raise ShapeError(f"{op_type.value} needs a 4-D input and 4-D weights, got {x}, {in_shapes[1]}")
+        n, h, w, c = x
+        wshape = in_shapes[1]
+        if op_type is OpType.CONV_2D:
+            oc, kh, kw, ic = wshape
+            if ic != c:
+                raise ShapeError(f"conv weights expect {ic} input channels, input has {c}")
+        else:
+            _, kh, kw, oc = wshape
+            if oc != c * attrs.depth_multiplier:
+                raise ShapeError(f"depthwise weights have {oc} channels, input {c} x multiplier "
+                                 f"{attrs.depth_multiplier}")
+        t, b, l, r = attrs.padding
+        oh = window_out(h, kh, attrs.stride[0], attrs.dilation[0], t, b)
+        ow = window_out(w, kw, attrs.stride[1], attrs.dilation[1], l, r)
+        return (n, oh, ow, oc)
+    if op_type is OpType.FULLY_CONNECTED:
+        wshape = in_shapes[1]
+        if len(wshape) != 2:
+            raise ShapeError(f"fully connected weights must be 2-D, got {wshape}")
+        feats = 1
+        for d in x[1:]:
+            feats *= d
+        if feats != wshape[1]:
+            raise ShapeError(f"fully connected expects {wshape[1]} input features, got {feats}")
+        return (x[0], wshape[0])
+    if op_type in (OpType.MAX_POOL_2D, OpType.AVERAGE_POOL_2D):
+        assert isinstance(attrs, PoolAttrs)
+        if len(x) != 4:
+            raise ShapeError(f"{op_type.value} needs a 4-D input, got {x}")
+        n, h, w, c = x
+        t, b, l, r = attrs.padding
+        oh = window_out(h, attrs.kernel[0], attrs.stride[0], 1, t, b)
+        ow = window_out(w, attrs.kernel[1], attrs.stride[1], 1, l, r)
+        return (n, oh, ow, c)
+    if op_type is OpType.ADD:
+        a, b = in_shapes[0], in_shapes[1]
+        if a != b:
+            raise ShapeError(f"ADD needs equal shapes (no broadcasting), got {a} and {b}")
+        return a
+    if op_type is OpType.RESHAPE:
+        assert isinstance(attrs, ReshapeAttrs)
+        size_in = 1
+        for d in x:
+            size_in *= d
+        size_out = 1
+        for d in attrs.shape:
+            size_out *= d
+        if size_in != size_out:
+            raise ShapeError(f"cannot reshape {x} ({size_in} elements) to {attrs.shape}")
+        return tuple(attrs.shape)
+    if op_type is OpType.PAD:
+        assert isinstance(attrs, PadAttrs)
+        n, h, w, c = x
+        t, b, l, r = attrs.padding
+        return (n, h + t + b, w + l + r, c)
+    # elementwise: ACTIVATION, SOFTMAX, QUANTIZE, DEQUANTIZE
+    return x
