@@ -42,6 +42,8 @@ def verify(graph: Graph) -> Graph:
             w = graph.tensors[op.inputs[1]]
             if not w.is_const:
                 raise ShapeError(f"{where}: weights must be constant")
+            if x.dtype is DType.FLOAT32 and w.dtype is not DType.FLOAT32:
+                raise ShapeError(f"{where}: float op with {w.dtype.value} weights")
         if op.type is OpType.QUANTIZE:
             _expect_types(where, x.dtype, out.dtype, DType.FLOAT32, DType.INT8)
         elif op.type is OpType.DEQUANTIZE:
