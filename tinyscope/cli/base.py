@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
+
+from tinyscope.errors import InputError
 
 
 class Command:
@@ -22,3 +25,13 @@ class Command:
 def out(text: str = "") -> None:
     """Print a result line to stdout (kept in one place so --quiet can silence it later)."""
     sys.stdout.write(text + "\n")
+
+
+def write_outputs(folder: Path, files: dict[str, str]) -> None:
+    """Write text files into ``folder`` (created), or raise one clear InputError."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        for name, text in files.items():
+            (folder / name).write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise InputError(f"cannot write to {folder}: {exc.strerror or exc}") from exc

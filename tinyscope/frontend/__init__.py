@@ -23,14 +23,14 @@ def load(path: str | Path) -> Graph:
         from tinyscope.frontend import zoo
         return zoo.load(text[4:])
     p = Path(path)
-    kind = EXTENSIONS.get(p.suffix.lower())
-    if kind is None:
-        raise ModelError(f"{p}: unknown model extension {p.suffix!r} "
-                         f"(expected one of {', '.join(sorted(EXTENSIONS))} or zoo:<name>)")
     if not p.exists():
         raise ModelError(f"{p}: no such file")
     if p.is_dir():
         raise ModelError(f"{p}: is a folder, not a model file")
+    kind = EXTENSIONS.get(p.suffix.lower())
+    if kind is None:
+        raise ModelError(f"{p}: unknown model extension {p.suffix!r} "
+                         f"(expected one of {', '.join(sorted(EXTENSIONS))} or zoo:<name>)")
     if p.stat().st_size == 0:
         raise ModelError(f"{p}: the file is empty")
     if kind == "tflite":

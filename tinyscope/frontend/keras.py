@@ -23,8 +23,18 @@ from tinyscope.errors import ModelError, UnsupportedError
 from tinyscope.ir.builder import GraphBuilder
 from tinyscope.ir.graph import DType, Graph
 from tinyscope.ir.ops import (
-    NO_ACT, ActivationAttrs, AddAttrs, Clamp, ConvAttrs, FullyConnectedAttrs, OpGroup, OpType,
-    PadAttrs, PoolAttrs, ReshapeAttrs, SoftmaxAttrs,
+    NO_ACT,
+    ActivationAttrs,
+    AddAttrs,
+    Clamp,
+    ConvAttrs,
+    FullyConnectedAttrs,
+    OpGroup,
+    OpType,
+    PadAttrs,
+    PoolAttrs,
+    ReshapeAttrs,
+    SoftmaxAttrs,
 )
 from tinyscope.ir.passes import fold_activations, fold_pads
 from tinyscope.ir.shapes import same_padding_2d

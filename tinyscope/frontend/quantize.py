@@ -33,7 +33,8 @@ def _symmetric(w: np.ndarray, axis: int | None) -> tuple[np.ndarray, Quant]:
         q = np.clip(np.round(w / scale[0]), -127, 127).astype(np.int8)
         return q, Quant.make(scale, 0)
     moved = np.moveaxis(w, axis, 0)
-    scale = (np.maximum(np.abs(moved.reshape(moved.shape[0], -1)).max(axis=1), 1e-12) / 127.0).astype(np.float32)
+    peak = np.abs(moved.reshape(moved.shape[0], -1)).max(axis=1)
+    scale = (np.maximum(peak, 1e-12) / 127.0).astype(np.float32)
     shape = [1] * w.ndim
     shape[axis] = -1
     q = np.clip(np.round(w / scale.reshape(shape)), -127, 127).astype(np.int8)
@@ -67,8 +68,8 @@ def quantize_graph(graph: Graph, calibration: list[np.ndarray]) -> Graph:
             in_scale = np.float64(quant[op.inputs[0]].scale[0])
             bscale = in_scale * wq.scale.astype(np.float64)
             qb = np.round(bt.data.astype(np.float64) / bscale).astype(np.int32)
-            g.tensors[bt.name] = replace(bt, dtype=DType.INT32, data=qb,
-                                         quant=Quant.make(bscale.astype(np.float32), 0, 0 if bscale.size > 1 else None))
+            bq = Quant.make(bscale.astype(np.float32), 0, 0 if bscale.size > 1 else None)
+            g.tensors[bt.name] = replace(bt, dtype=DType.INT32, data=qb, quant=bq)
     for name, q in quant.items():
         t = g.tensors[name]
         g.tensors[name] = replace(t, dtype=DType.INT8, quant=q)

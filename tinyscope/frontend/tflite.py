@@ -17,8 +17,18 @@ from tflite.TensorType import TensorType
 from tinyscope.errors import ModelError, UnsupportedError
 from tinyscope.ir.graph import DType, Graph, Op, Quant, Tensor
 from tinyscope.ir.ops import (
-    NO_ACT, RELU, RELU6, AddAttrs, Clamp, ConvAttrs, FullyConnectedAttrs, NoAttrs, OpType,
-    PoolAttrs, ReshapeAttrs, SoftmaxAttrs,
+    NO_ACT,
+    RELU,
+    RELU6,
+    AddAttrs,
+    Clamp,
+    ConvAttrs,
+    FullyConnectedAttrs,
+    NoAttrs,
+    OpType,
+    PoolAttrs,
+    ReshapeAttrs,
+    SoftmaxAttrs,
 )
 from tinyscope.ir.shapes import same_padding_2d
 from tinyscope.ir.verify import verify

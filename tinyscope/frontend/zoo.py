@@ -11,7 +11,14 @@ from tinyscope.frontend.quantize import quantize_graph
 from tinyscope.ir.builder import GraphBuilder
 from tinyscope.ir.graph import Graph
 from tinyscope.ir.ops import (
-    RELU, AddAttrs, ConvAttrs, FullyConnectedAttrs, OpType, PoolAttrs, ReshapeAttrs, SoftmaxAttrs,
+    RELU,
+    AddAttrs,
+    ConvAttrs,
+    FullyConnectedAttrs,
+    OpType,
+    PoolAttrs,
+    ReshapeAttrs,
+    SoftmaxAttrs,
 )
 from tinyscope.ir.shapes import same_padding_2d
 

@@ -2,8 +2,21 @@
 
 from tinyscope.ir.graph import DType, Graph, Op, Quant, Tensor
 from tinyscope.ir.ops import (
-    NO_ACT, RELU, RELU6, ActivationAttrs, AddAttrs, Clamp, ConvAttrs, FullyConnectedAttrs, NoAttrs,
-    OpGroup, OpType, PadAttrs, PoolAttrs, ReshapeAttrs, SoftmaxAttrs,
+    NO_ACT,
+    RELU,
+    RELU6,
+    ActivationAttrs,
+    AddAttrs,
+    Clamp,
+    ConvAttrs,
+    FullyConnectedAttrs,
+    NoAttrs,
+    OpGroup,
+    OpType,
+    PadAttrs,
+    PoolAttrs,
+    ReshapeAttrs,
+    SoftmaxAttrs,
 )
 from tinyscope.ir.verify import verify
 

@@ -109,7 +109,7 @@ def add_params(q1: Quant, q2: Quant, qo: Quant) -> dict[str, int]:
     twice_max = np.float64(np.float32(2) * max(s1, s2))
     m1, sh1 = quantize_multiplier(float(np.float64(s1) / twice_max))
     m2, sh2 = quantize_multiplier(float(np.float64(s2) / twice_max))
-    mo, sho = quantize_multiplier(float(twice_max / np.float64(np.float32((1 << left_shift)) * so)))
+    mo, sho = quantize_multiplier(float(twice_max / np.float64(np.float32(1 << left_shift) * so)))
     return dict(left_shift=left_shift, in1_offset=-int(q1.zero_point[0]), in2_offset=-int(q2.zero_point[0]),
                 out_offset=int(qo.zero_point[0]), in1_mult=m1, in1_shift=sh1, in2_mult=m2, in2_shift=sh2,
                 out_mult=mo, out_shift=sho)

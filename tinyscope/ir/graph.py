@@ -7,14 +7,14 @@ after the importers reads this and nothing else.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from enum import Enum
+from enum import StrEnum
 
 import numpy as np
 
 from tinyscope.ir.ops import Attrs, OpType
 
 
-class DType(str, Enum):
+class DType(StrEnum):
     FLOAT32 = "float32"
     INT8 = "int8"
     INT32 = "int32"  # int8 biases
@@ -161,3 +161,9 @@ class Graph:
 
     def __str__(self) -> str:
         return self.summary()
+
+    def analyze(self):
+        """The ``tinyscope analyze`` figures (a convenience: the work is in tinyscope.plan.analyze)."""
+        from tinyscope.plan.analyze import analyze  # lazy: plan sits above the IR
+
+        return analyze(self)

@@ -15,10 +15,10 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 
 
-class OpType(str, Enum):
+class OpType(StrEnum):
     # ** compute: weights, MACs **
     CONV_2D = "CONV_2D"
     DEPTHWISE_CONV_2D = "DEPTHWISE_CONV_2D"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from tinyscope.errors import ShapeError
-from tinyscope.ir.ops import ConvAttrs, Padding, PadAttrs, PoolAttrs, ReshapeAttrs, OpType
+from tinyscope.ir.ops import ConvAttrs, OpType, PadAttrs, Padding, PoolAttrs, ReshapeAttrs
 
 
 def window_out(size: int, k: int, stride: int, dilation: int, pad_a: int, pad_b: int) -> int:

@@ -1,0 +1,1 @@
+"""Reports: figures rendered for people (terminal tables, HTML) and for scripts (JSON, CSV)."""
