@@ -1,0 +1,173 @@
+/* int8 convolution and depthwise convolution (TFLite per-channel quantization), with an optional
+ * fused pool computed on the quantized values, as TFLite's pooling ops do. */
+#include "ts_kernels.h"
+
+static int8_t requant(const ts_conv_t *p, int32_t acc, int o)
+{
+    int32_t v = ts_requant(acc, p->mult[o], p->shift[o]) + p->out_offset;
+    return (int8_t)ts_clampi(v, p->qlo, p->qhi);
+}
+
+/* All output channels of pixel (oy, ox); four channels at a time with independent accumulators.
+ * Padded taps are skipped: (zero point - zero point) contributes nothing. */
+static void conv_pixel(const ts_conv_t *p, const int8_t *in, int oy, int ox, int8_t *px)
+{
+    const int8_t *w = (const int8_t *)p->weights;
+    const int32_t *bias = (const int32_t *)p->bias;
+    const int k_size = p->kh * p->kw * p->ic;
+    const int iy0 = oy * p->sh - p->pt;
+    const int ix0 = ox * p->sw - p->pl;
+    const int32_t off = p->in_offset;
+    int o = 0;
+    for (; o + 4 <= p->oc; o += 4) {
+        const int8_t *w0 = w + o * k_size;
+        int32_t a0 = bias[o], a1 = bias[o + 1], a2 = bias[o + 2], a3 = bias[o + 3];
+        for (int ky = 0; ky < p->kh; ky++) {
+            const int iy = iy0 + ky * p->dh;
+            if (iy < 0 || iy >= p->ih) {
+                continue;
+            }
+            for (int kx = 0; kx < p->kw; kx++) {
+                const int ix = ix0 + kx * p->dw;
+                if (ix < 0 || ix >= p->iw) {
+                    continue;
+                }
+                const int8_t *x = in + (iy * p->iw + ix) * p->ic;
+                const int k = (ky * p->kw + kx) * p->ic;
+                const int8_t *wa = w0 + k, *wb = wa + k_size, *wc = wb + k_size, *wd = wc + k_size;
+                for (int c = 0; c < p->ic; c++) {
+                    const int32_t v = x[c] + off;
+                    a0 += v * wa[c];
+                    a1 += v * wb[c];
+                    a2 += v * wc[c];
+                    a3 += v * wd[c];
+                }
+            }
+        }
+        px[o] = requant(p, a0, o);
+        px[o + 1] = requant(p, a1, o + 1);
+        px[o + 2] = requant(p, a2, o + 2);
+        px[o + 3] = requant(p, a3, o + 3);
+    }
+    for (; o < p->oc; o++) {
+        const int8_t *w0 = w + o * k_size;
+        int32_t a0 = bias[o];
+        for (int ky = 0; ky < p->kh; ky++) {
+            const int iy = iy0 + ky * p->dh;
+            if (iy < 0 || iy >= p->ih) {
+                continue;
+            }
+            for (int kx = 0; kx < p->kw; kx++) {
+                const int ix = ix0 + kx * p->dw;
+                if (ix < 0 || ix >= p->iw) {
+                    continue;
+                }
+                const int8_t *x = in + (iy * p->iw + ix) * p->ic;
+                const int8_t *wa = w0 + (ky * p->kw + kx) * p->ic;
+                for (int c = 0; c < p->ic; c++) {
+                    a0 += (x[c] + off) * wa[c];
+                }
+            }
+        }
+        px[o] = requant(p, a0, o);
+    }
+}
+
+static void depthwise_pixel(const ts_conv_t *p, const int8_t *in, int oy, int ox, int8_t *px)
+{
+    const int8_t *w = (const int8_t *)p->weights;
+    const int32_t *bias = (const int32_t *)p->bias;
+    const int m = p->depth_multiplier;
+    const int iy0 = oy * p->sh - p->pt;
+    const int ix0 = ox * p->sw - p->pl;
+    int32_t acc[p->oc];
+    for (int o = 0; o < p->oc; o++) {
+        acc[o] = bias[o];
+    }
+    for (int ky = 0; ky < p->kh; ky++) {
+        const int iy = iy0 + ky * p->dh;
+        if (iy < 0 || iy >= p->ih) {
+            continue;
+        }
+        for (int kx = 0; kx < p->kw; kx++) {
+            const int ix = ix0 + kx * p->dw;
+            if (ix < 0 || ix >= p->iw) {
+                continue;
+            }
+            const int8_t *x = in + (iy * p->iw + ix) * p->ic;
+            const int8_t *wk = w + (ky * p->kw + kx) * p->oc;
+            for (int o = 0; o < p->oc; o++) {
+                acc[o] += (x[o / m] + p->in_offset) * wk[o];
+            }
+        }
+    }
+    for (int o = 0; o < p->oc; o++) {
+        px[o] = requant(p, acc[o], o);
+    }
+}
+
+typedef void (*pixel_fn)(const ts_conv_t *, const int8_t *, int, int, int8_t *);
+
+/* TFLite's int8 average: round half away from zero of sum / count. */
+static int32_t average(int32_t sum, int32_t count)
+{
+    return sum > 0 ? (sum + count / 2) / count : (sum - count / 2) / count;
+}
+
+static void conv_driver(const ts_conv_t *p, const int8_t *in, int8_t *out, pixel_fn pixel)
+{
+    const ts_pool_t *pl = &p->pool;
+    if (pl->kind == TS_POOL_NONE) {
+        for (int oy = 0; oy < p->oh; oy++) {
+            for (int ox = 0; ox < p->ow; ox++) {
+                pixel(p, in, oy, ox, out + (oy * p->ow + ox) * p->oc);
+            }
+        }
+        return;
+    }
+    int8_t px[p->oc];
+    int32_t acc[p->oc];
+    for (int py = 0; py < pl->oh; py++) {
+        for (int qx = 0; qx < pl->ow; qx++) {
+            int count = 0;
+            for (int wy = 0; wy < pl->kh; wy++) {
+                const int cy = py * pl->sh - pl->pt + wy;
+                if (cy < 0 || cy >= p->oh) {
+                    continue;
+                }
+                for (int wx = 0; wx < pl->kw; wx++) {
+                    const int cx = qx * pl->sw - pl->pl + wx;
+                    if (cx < 0 || cx >= p->ow) {
+                        continue;
+                    }
+                    pixel(p, in, cy, cx, px);
+                    for (int o = 0; o < p->oc; o++) {
+                        if (count == 0) {
+                            acc[o] = px[o];
+                        } else if (pl->kind == TS_POOL_MAX) {
+                            acc[o] = px[o] > acc[o] ? px[o] : acc[o];
+                        } else {
+                            acc[o] += px[o];
+                        }
+                    }
+                    count++;
+                }
+            }
+            int8_t *dst = out + (py * pl->ow + qx) * p->oc;
+            for (int o = 0; o < p->oc; o++) {
+                const int32_t v = pl->kind == TS_POOL_AVG ? average(acc[o], count) : acc[o];
+                dst[o] = (int8_t)ts_clampi(v, pl->qlo, pl->qhi);
+            }
+        }
+    }
+}
+
+void ts_conv2d_s8(const ts_conv_t *p, const int8_t *in, int8_t *out)
+{
+    conv_driver(p, in, out, conv_pixel);
+}
+
+void ts_depthwise_s8(const ts_conv_t *p, const int8_t *in, int8_t *out)
+{
+    conv_driver(p, in, out, depthwise_pixel);
+}
