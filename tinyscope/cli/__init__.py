@@ -12,9 +12,11 @@ import sys
 from tinyscope import __version__
 from tinyscope.cli.analyze import AnalyzeCommand
 from tinyscope.cli.base import Command
+from tinyscope.cli.generate import GenerateCommand
+from tinyscope.cli.validate import ValidateCommand
 from tinyscope.errors import TinyscopeError
 
-COMMANDS: list[type[Command]] = [AnalyzeCommand]
+COMMANDS: list[type[Command]] = [AnalyzeCommand, GenerateCommand, ValidateCommand]
 
 
 def build_parser() -> tuple[argparse.ArgumentParser, dict[str, Command]]:
