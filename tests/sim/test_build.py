@@ -1,0 +1,64 @@
+"""Firmware builds for every target: symbols land in the placed regions, the byte memcpy is linked
+when asked for, and an overflow names the region and the bytes missing."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from elftools.elf.elffile import ELFFile
+
+from tinyscope.build.config import BuildConfig
+from tinyscope.build.firmware import build_firmware
+from tinyscope.errors import PlanError
+from tinyscope.frontend import load
+from tinyscope.targets import TARGETS, load_target
+
+pytestmark = [pytest.mark.sim, pytest.mark.skipif(shutil.which("arm-none-eabi-gcc") is None,
+                                                  reason="arm-none-eabi-gcc not installed")]
+
+
+def symbols(elf: Path) -> dict[str, tuple[int, int]]:
+    with elf.open("rb") as f:
+        tab = ELFFile(f).get_section_by_name(".symtab")
+        return {s.name: (s["st_value"] & ~1, s["st_size"]) for s in tab.iter_symbols() if s.name}
+
+
+@pytest.fixture(scope="module")
+def graph():
+    return load("zoo:tiny-dscnn")
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_default_build_places_everything(graph, target: str, tmp_path: Path) -> None:
+    fw = build_firmware(graph, tmp_path, BuildConfig(target=target))
+    regions = load_target(target).regions
+    syms = symbols(fw.elf)
+    where = {name: regions.region_for(syms[name][0]).name for name in
+             ("ts_vectors", "Reset_Handler", "network_run", "ts_input", "network_arena", "_estack")
+             if name != "_estack"}
+    place = fw.placement
+    assert where == {"ts_vectors": "flash", "Reset_Handler": "flash", "network_run": place.code,
+                     "ts_input": place.weights, "network_arena": place.activations}
+    assert regions.region_for(syms["_estack"][0] - 4).name == place.stack
+    assert set(fw.usage) >= {"flash", place.activations} and all(0 < u <= s for u, s in fw.usage.values())
+    for f in ("firmware.ld", "firmware.map", "build.json", "src/main.c", "src/startup.c", "src/network.c"):
+        assert (tmp_path / f).is_file(), f
+
+
+def test_code_in_itcm_and_byte_memcpy(graph, tmp_path: Path) -> None:
+    cfg = BuildConfig(place={"code": "itcm", "activations": "dtcm"}, libc="nano-bytecopy")
+    fw = build_firmware(graph, tmp_path, cfg)
+    syms = symbols(fw.elf)
+    itcm = load_target("stm32h743").region("itcm")
+    assert itcm.contains(syms["network_run"][0]) and itcm.contains(syms["memcpy"][0])
+    assert not itcm.contains(syms["Reset_Handler"][0])  # start-up runs from flash and does the copy
+    assert syms["memcpy"][1] <= 24, "the byte loop is a few instructions, not newlib's word copy"
+    assert fw.usage["itcm"][0] > 0
+
+
+def test_overflow_names_region_and_bytes(tmp_path: Path) -> None:
+    big = load("zoo:mnist-cnn")  # 364.5 KiB of float32 weights cannot fit in 128 KiB of DTCM
+    with pytest.raises(PlanError, match=r"region dtcm overflowed by \d+ bytes"):
+        build_firmware(big, tmp_path, BuildConfig(place={"weights": "dtcm"}))

@@ -1,0 +1,252 @@
+"""Run a bare-metal Cortex-M7 ELF in unicorn with the native timing model attached.
+
+Python runs only for rare events: semihosting calls (BKPT 0xAB), exceptions and the HardFault
+handler. Exceptions raised in those callbacks are kept, the emulator is stopped, and they are
+raised again after ``emu_start`` returns, so nothing is lost (Qiling's pattern).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from unicorn import (
+    UC_ARCH_ARM, UC_HOOK_CODE, UC_HOOK_INTR, UC_HOOK_MEM_READ, UC_HOOK_MEM_WRITE, UC_MODE_MCLASS, UC_MODE_THUMB, Uc,
+    UcError,
+)
+from unicorn.arm_const import UC_ARM_REG_PC, UC_ARM_REG_R0, UC_ARM_REG_R1, UC_ARM_REG_SP, UC_CPU_ARM_CORTEX_M7
+from unicorn.unicorn_py3.unicorn import uclib
+
+from tinyscope.errors import SimError
+from tinyscope.sim import timing as T
+from tinyscope.sim.decode import CodeTables, decode_elf
+from tinyscope.sim.elf import Image, read_image
+from tinyscope.sim.result import EVENT_DTYPE, ITM_DTYPE, SimResult
+from tinyscope.targets import Target, load_target
+from tinyscope.targets.core import load_core
+
+PPB_BASE, PPB_SIZE = 0xE000_0000, 0x10_0000
+EXIT_OK = 0x20026  # ADP_Stopped_ApplicationExit
+EXCEPTIONS = {1: "undefined instruction", 2: "SVC", 3: "prefetch abort (instruction fetch fault)",
+              4: "data abort (bus fault)", 5: "IRQ", 6: "FIQ", 7: "breakpoint"}
+
+
+@dataclass
+class _Run:
+    """What the Python callbacks learn during a run."""
+
+    stdout: list[str]
+    exit_code: int | None = None
+    fault: str | None = None
+    error: BaseException | None = None
+
+
+def _layout(target: Target, core: dict, code: CodeTables, events_cap: int, itm_cap: int) -> np.ndarray:
+    """Allocate the state array S and fill its header (see timing.py)."""
+    ic, dc = target.icache, target.dcache
+    ic_sets, ic_ways = (ic.sets, ic.ways) if ic else (0, 1)
+    dc_sets, dc_ways = (dc.sets, dc.ways) if dc else (0, 1)
+    regions = list(target.regions)
+    btac = int(core["branch"]["btac_entries"])
+    sb = int(core["memory"]["store_buffer_entries"])
+    n = len(code.table)
+    sizes = [("dec", n * T.NF), ("stats", n * T.NS), ("ready", 64), ("kind", 64),
+             ("ic", max(ic_sets * ic_ways, 1) * 3), ("dc", max(dc_sets * dc_ways, 1) * 3),
+             ("reg", len(regions) * T.RF), ("btac", 2 * btac), ("ev", 3 * events_cap), ("itm", 3 * itm_cap),
+             ("sb", sb), ("ring", T.RING), ("ppb", T.PPB_WORDS)]
+    offsets, pos = {}, T.HEADER
+    for name, size in sizes:
+        offsets[name] = pos
+        pos += size
+    S = np.zeros(pos, np.int64)
+    S[T.LEN] = pos
+    S[T.PEND_IDX] = -1
+    S[T.LAST_FETCH] = -1
+    S[T.N_RANGES] = len(code.ranges)
+    if len(code.ranges) > 4:
+        raise SimError("the firmware has more than 4 separate code ranges")
+    for k, (lo, hi, first) in enumerate(code.ranges):
+        S[T.RANGES + 3 * k: T.RANGES + 3 * k + 3] = (lo, hi, first)
+    S[T.O_DEC], S[T.N_ENT], S[T.O_STATS] = offsets["dec"], n, offsets["stats"]
+    S[offsets["dec"]: offsets["dec"] + n * T.NF] = code.table.ravel()
+    S[T.O_READY], S[T.O_KIND] = offsets["ready"], offsets["kind"]
+    S[T.O_IC], S[T.IC_SETS], S[T.IC_WAYS] = offsets["ic"], ic_sets, ic_ways
+    S[T.O_DC], S[T.DC_SETS], S[T.DC_WAYS] = offsets["dc"], dc_sets, dc_ways
+    S[offsets["ic"]: offsets["ic"] + max(ic_sets * ic_ways, 1)] = -1
+    S[offsets["dc"]: offsets["dc"] + max(dc_sets * dc_ways, 1)] = -1
+    S[T.O_REG], S[T.N_REG] = offsets["reg"], len(regions)
+    policy = {"none": 0, "wt": 1, "wbwa": 2}
+    for k, r in enumerate(regions):
+        b = offsets["reg"] + k * T.RF
+        S[b: b + T.RF] = (r.base, r.end, int(r.bus in ("itcm", "dtcm")), policy[r.cacheable], r.read_wait_cycles,
+                          r.line_fill_cycles, r.write_wait_cycles, 32 if r.kind == "flash" else 8)
+    S[T.O_BTAC], S[T.BTAC_N] = offsets["btac"], btac
+    S[offsets["btac"]: offsets["btac"] + 2 * btac: 2] = -1
+    S[T.O_EV], S[T.EV_CAP], S[T.O_ITM], S[T.ITM_CAP] = offsets["ev"], events_cap, offsets["itm"], itm_cap
+    S[T.O_SB], S[T.SB_N], S[T.O_RING], S[T.O_PPB] = offsets["sb"], sb, offsets["ring"], offsets["ppb"]
+    S[T.P_MISPRED], S[T.P_DIRECT] = core["branch"]["mispredict"], core["branch"]["direct_miss"]
+    return S
+
+
+def _add_native_hook(uc: Uc, kind: int, fn, user: int) -> None:
+    hh = ctypes.c_size_t()
+    err = uclib.uc_hook_add(uc._uch, ctypes.byref(hh), ctypes.c_int(kind), ctypes.c_void_p(fn.address),
+                            ctypes.c_void_p(user), ctypes.c_uint64(1), ctypes.c_uint64(0))
+    if err:
+        raise SimError(f"unicorn refused a native hook (error {err})")
+
+
+def _map(uc: Uc, target: Target, image: Image) -> list:
+    keep = []
+    buffers: dict[str, ctypes.Array] = {}
+    for r in target.regions:
+        size = (r.size + 0xFFF) & ~0xFFF
+        src = r.mirror_of or r.name
+        if src not in buffers:
+            buffers[src] = (ctypes.c_ubyte * size)()
+        buf = buffers[src]
+        uclib.uc_mem_map_ptr(uc._uch, ctypes.c_uint64(r.base), ctypes.c_size_t(min(size, len(buf))),
+                             ctypes.c_uint32(7), ctypes.cast(buf, ctypes.c_void_p))
+        keep.append(buf)
+    for addr, data in image.segments:
+        r = target.regions.region_for(addr)
+        if r is None or not r.contains(addr + len(data) - 1):
+            raise SimError(f"the ELF loads {len(data)} bytes at 0x{addr:08x}, outside {target.name}'s memory map")
+        uc.mem_write(addr, data)
+    return keep
+
+
+def _semihosting(uc: Uc, run: _Run) -> bool:
+    """Serve a BKPT 0xAB call; True when the program asked to exit."""
+    op = uc.reg_read(UC_ARM_REG_R0)
+    arg = uc.reg_read(UC_ARM_REG_R1)
+
+    def cstring(addr: int) -> str:
+        out = bytearray()
+        while len(out) < 65536:
+            chunk = bytes(uc.mem_read(addr + len(out), 64))
+            nul = chunk.find(b"\0")
+            if nul >= 0:
+                out += chunk[:nul]
+                break
+            out += chunk
+        return out.decode("latin-1")
+
+    def word(addr: int) -> int:
+        return int.from_bytes(uc.mem_read(addr, 4), "little")
+
+    result = 0
+    if op == 0x04:  # SYS_WRITE0
+        run.stdout.append(cstring(arg))
+    elif op == 0x03:  # SYS_WRITEC
+        run.stdout.append(chr(uc.mem_read(arg, 1)[0]))
+    elif op == 0x05:  # SYS_WRITE: handle, buffer, length; returns bytes not written
+        buf, n = word(arg + 4), word(arg + 8)
+        run.stdout.append(bytes(uc.mem_read(buf, n)).decode("latin-1"))
+    elif op == 0x18:  # SYS_EXIT: the reason in r1
+        run.exit_code = 0 if arg == EXIT_OK else 1
+        return True
+    elif op == 0x20:  # SYS_EXIT_EXTENDED: [reason, subcode]
+        reason, sub = word(arg), word(arg + 4)
+        run.exit_code = sub if reason == EXIT_OK else 1
+        return True
+    elif op in (0x01, 0x09, 0x0C):  # OPEN, ISTTY, FLEN: no files here
+        result = 0xFFFFFFFF
+    uc.reg_write(UC_ARM_REG_R0, result)
+    return False
+
+
+def simulate(elf_path: str | Path, target: str | Target = "stm32h743", *, max_instructions: int = 2_000_000_000,
+             timeout_s: float = 900.0, profile: bool = True, timing: bool = True,
+             events_cap: int = 2_000_000) -> SimResult:
+    """Run the firmware until it exits through semihosting; faults and hangs raise SimError."""
+    tgt = load_target(target) if isinstance(target, str) else target
+    core = load_core()
+    image = read_image(elf_path)
+    code = decode_elf(elf_path, core) if timing else CodeTables([], np.zeros((1, 13), np.int64), {})
+    S = _layout(tgt, core, code, events_cap if profile else 0, 100_000)
+    user = S.ctypes.data
+    uc = Uc(UC_ARCH_ARM, UC_MODE_THUMB | UC_MODE_MCLASS)
+    uc.ctl_set_cpu_model(UC_CPU_ARM_CORTEX_M7)
+    keep = _map(uc, tgt, image)
+    uclib.uc_mmio_map(uc._uch, ctypes.c_uint64(PPB_BASE), ctypes.c_size_t(PPB_SIZE),
+                      ctypes.c_void_p(T.ppb_read.address), ctypes.c_void_p(user),
+                      ctypes.c_void_p(T.ppb_write.address), ctypes.c_void_p(user))
+    if timing:
+        _add_native_hook(uc, UC_HOOK_CODE, T.code_hook, user)
+        _add_native_hook(uc, UC_HOOK_MEM_READ | UC_HOOK_MEM_WRITE, T.mem_hook, user)
+    run = _Run([])
+
+    def on_interrupt(uc_: Uc, intno: int, _user) -> None:
+        try:
+            pc = uc_.reg_read(UC_ARM_REG_PC)
+            if intno == 7 and bytes(uc_.mem_read(pc, 2)) == b"\xab\xbe":
+                if _semihosting(uc_, run):
+                    uc_.emu_stop()
+                else:
+                    uc_.reg_write(UC_ARM_REG_PC, (pc + 2) | 1)
+                return
+            run.fault = f"{EXCEPTIONS.get(intno, f'exception {intno}')} at {image.symbols.name(pc)}"
+            uc_.emu_stop()
+        except BaseException as exc:  # keep it for after emu_start
+            run.error = exc
+            uc_.emu_stop()
+
+    uc.hook_add(UC_HOOK_INTR, on_interrupt)
+    vt = bytes(uc.mem_read(image.vector_table, 16))
+    sp, reset, hardfault = (int.from_bytes(vt[i:i + 4], "little") for i in (0, 4, 12))
+    if hardfault & ~1 and hardfault & ~1 != reset & ~1:
+        def on_hardfault(uc_: Uc, address: int, size: int, _user) -> None:
+            run.fault = "HardFault"
+            uc_.emu_stop()
+        uc.hook_add(UC_HOOK_CODE, on_hardfault, begin=hardfault & ~1, end=hardfault & ~1)
+    uc.reg_write(UC_ARM_REG_SP, sp)
+    start = time.perf_counter()
+    try:
+        uc.emu_start(reset | 1, 0xFFFF_FFFF, timeout=int(timeout_s * 1e6), count=max_instructions)
+    except UcError as exc:
+        run.fault = f"{exc} at {image.symbols.name(uc.reg_read(UC_ARM_REG_PC))}"
+    wall = time.perf_counter() - start
+    if run.error is not None:
+        raise run.error
+    if timing:
+        T._finalize(S, -1)
+    n_instr = int(S[T.NINSTR]) if timing else 0
+    if run.fault is not None:
+        raise SimError(f"{Path(elf_path).name}: {run.fault}; last instructions: {_last(S, code, image)}")
+    if run.exit_code is None:
+        why = "the wall-clock limit" if wall >= timeout_s * 0.99 else f"the budget of {max_instructions:,} instructions"
+        raise SimError(f"{Path(elf_path).name}: stopped by {why} without exiting "
+                       f"(at {image.symbols.name(uc.reg_read(UC_ARM_REG_PC))})")
+    del keep
+    return _result(S, code, str(elf_path), tgt.name, run, wall, timing, n_instr)
+
+
+def _last(S: np.ndarray, code: CodeTables, image: Image, n: int = 8) -> str:
+    pos = int(S[T.RING_POS])
+    pcs = [int(S[int(S[T.O_RING]) + (k % T.RING)]) for k in range(max(0, pos - n), pos)]
+    return "; ".join(f"{image.symbols.name(pc)}: {code.text.get(pc, '?')}" for pc in pcs) or "none recorded"
+
+
+def _result(S, code: CodeTables, elf: str, target: str, run: _Run, wall: float, timing: bool, n: int) -> SimResult:
+    ne = len(code.table)
+    stats = S[int(S[T.O_STATS]): int(S[T.O_STATS]) + ne * T.NS].reshape(ne, T.NS)
+    ev_n, itm_n = int(S[T.EV_N]), int(S[T.ITM_N])
+    ev = S[int(S[T.O_EV]): int(S[T.O_EV]) + 3 * ev_n].reshape(ev_n, 3)
+    itm = S[int(S[T.O_ITM]): int(S[T.O_ITM]) + 3 * itm_n].reshape(itm_n, 3)
+    events = np.zeros(ev_n, EVENT_DTYPE)
+    events["cycle"], events["kind"], events["pc"] = ev[:, 0], ev[:, 1], ev[:, 2]
+    itm_rec = np.zeros(itm_n, ITM_DTYPE)
+    itm_rec["cycle"], itm_rec["port"], itm_rec["value"] = itm[:, 0], itm[:, 1], itm[:, 2] & 0xFFFFFFFF
+    names = ["load_use", "fp", "dep", "branch", "ifetch", "dmem"]
+    return SimResult(
+        elf=elf, target=target, cycles=int(S[T.CLOCK]), instructions=n, exit_code=run.exit_code,
+        stdout="".join(run.stdout), itm=itm_rec, events=events, ranges=list(code.ranges),
+        pc_stats={name: stats[:, k].copy() for k, name in enumerate(T.STAT_NAMES)},
+        stalls={name: int(S[T.ST_LOAD + k]) for k, name in enumerate(names)},
+        icache={"accesses": int(S[T.IC_ACC]), "misses": int(S[T.IC_MISS])},
+        dcache={"accesses": int(S[T.DC_ACC]), "misses": int(S[T.DC_MISS]), "writebacks": int(S[T.DC_WB])},
+        wall_seconds=wall, timing=timing, events_dropped=int(S[T.EV_N]) >= int(S[T.EV_CAP]) > 0)
