@@ -1,0 +1,44 @@
+"""`tinyscope sim FIRMWARE.elf`: run any bare-metal Cortex-M7 ELF that talks through semihosting."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from tinyscope.cli.base import Command, out
+from tinyscope.sim import simulate
+from tinyscope.targets import TARGETS, load_target
+
+
+class SimCommand(Command):
+    NAME = "sim"
+    HELP = "run a bare-metal Cortex-M7 ELF in the cycle-approximate simulator"
+
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None:
+        parser.add_argument("elf", type=Path, help="the firmware (semihosting for output and exit)")
+        parser.add_argument("--target", default="stm32h743", choices=TARGETS, help="board (memory map, caches)")
+        parser.add_argument("--max-instructions", type=int, default=2_000_000_000, help="instruction budget")
+        parser.add_argument("--timeout", type=float, default=900.0, help="wall-clock limit in seconds")
+        parser.add_argument("--no-timing", action="store_true", help="bare unicorn: no timing model")
+        parser.add_argument("--save", type=Path, help="write the full result (.npz) for `tinyscope profile`")
+        parser.add_argument("--json", action="store_true", help="print a JSON summary")
+
+    def invoke(self, args: argparse.Namespace) -> int:
+        target = load_target(args.target)
+        r = simulate(args.elf, target, max_instructions=args.max_instructions, timeout_s=args.timeout,
+                     timing=not args.no_timing)
+        if args.save:
+            r.save(args.save)
+        summary = {"elf": str(args.elf), "target": target.name, "exit_code": r.exit_code, "cycles": r.cycles,
+                   "ms": r.cycles / target.cpu_hz * 1e3, "instructions": r.instructions,
+                   "wall_seconds": round(r.wall_seconds, 3), "stalls": r.stalls, "icache": r.icache,
+                   "dcache": r.dcache, "itm_records": len(r.itm)}
+        if args.json:
+            out(json.dumps({**summary, "stdout": r.stdout}, indent=2))
+        else:
+            sys.stdout.write(r.stdout if r.stdout.endswith("\n") or not r.stdout else r.stdout + "\n")
+            out(f"-- exit {r.exit_code}, {r.cycles:,} cycles ({summary['ms']:.3f} ms at {target.cpu_hz / 1e6:g} MHz), "
+                f"{r.instructions:,} instructions in {r.wall_seconds:.2f} s ({r.mips:.1f} MIPS)")
+        return 0 if r.exit_code == 0 else 1
