@@ -72,6 +72,7 @@ def _layout(target: Target, core: dict, code: CodeTables, events_cap: int, itm_c
     S[T.LEN] = pos
     S[T.PEND_IDX] = -1
     S[T.LAST_FETCH] = -1
+    S[T.LAST_WORD] = -1
     S[T.N_RANGES] = len(code.ranges)
     if len(code.ranges) > 4:
         raise SimError("the firmware has more than 4 separate code ranges")
@@ -84,7 +85,7 @@ def _layout(target: Target, core: dict, code: CodeTables, events_cap: int, itm_c
     S[T.O_DC], S[T.DC_SETS], S[T.DC_WAYS] = offsets["dc"], dc_sets, dc_ways
     S[offsets["ic"]: offsets["ic"] + max(ic_sets * ic_ways, 1)] = -1
     S[offsets["dc"]: offsets["dc"] + max(dc_sets * dc_ways, 1)] = -1
-    S[T.O_REG], S[T.N_REG] = offsets["reg"], len(regions)
+    S[T.O_REG], S[T.N_REG], S[T.LAST_REG] = offsets["reg"], len(regions), offsets["reg"]
     policy = {"none": 0, "wt": 1, "wbwa": 2}
     for k, r in enumerate(regions):
         b = offsets["reg"] + k * T.RF
@@ -98,10 +99,10 @@ def _layout(target: Target, core: dict, code: CodeTables, events_cap: int, itm_c
     return S
 
 
-def _add_native_hook(uc: Uc, kind: int, fn, user: int) -> None:
+def _add_native_hook(uc: Uc, kind: int, fn, user: int, begin: int = 1, end: int = 0) -> None:
     hh = ctypes.c_size_t()
     err = uclib.uc_hook_add(uc._uch, ctypes.byref(hh), ctypes.c_int(kind), ctypes.c_void_p(fn.address),
-                            ctypes.c_void_p(user), ctypes.c_uint64(1), ctypes.c_uint64(0))
+                            ctypes.c_void_p(user), ctypes.c_uint64(begin), ctypes.c_uint64(end))
     if err:
         raise SimError(f"unicorn refused a native hook (error {err})")
 
@@ -184,7 +185,10 @@ def simulate(elf_path: str | Path, target: str | Target = "stm32h743", *, max_in
                       ctypes.c_void_p(T.ppb_write.address), ctypes.c_void_p(user))
     if timing:
         _add_native_hook(uc, UC_HOOK_CODE, T.code_hook, user)
-        _add_native_hook(uc, UC_HOOK_MEM_READ | UC_HOOK_MEM_WRITE, T.mem_hook, user)
+        # D-side accesses cost nothing extra in TCM: hook only the other regions (fewer slow paths)
+        for r in tgt.regions:
+            if r.bus not in ("itcm", "dtcm"):
+                _add_native_hook(uc, UC_HOOK_MEM_READ | UC_HOOK_MEM_WRITE, T.mem_hook, user, r.base, r.end - 1)
     run = _Run([])
 
     def on_interrupt(uc_: Uc, intno: int, _user) -> None:

@@ -56,8 +56,9 @@ N_RANGES, RANGES = 30, 31  # up to 4 ranges x (lo, hi, first) = 31..42
 O_DEC, N_ENT, O_STATS, O_READY, O_KIND = range(43, 48)
 O_IC, IC_SETS, IC_WAYS, O_DC, DC_SETS, DC_WAYS = range(48, 54)
 O_REG, N_REG, O_BTAC, BTAC_N, O_EV, O_ITM, O_SB, SB_N, O_RING, RING_POS = range(54, 64)
-STAMP, P_MISPRED, P_DIRECT, CYC_BASE, O_PPB, CCR, STOPPED = range(64, 71)
+STAMP, P_MISPRED, P_DIRECT, CYC_BASE, O_PPB, LAST_WORD, LAST_REG = range(64, 71)
 HEADER = 80
+VIEW = 1 << 40  # carray's shape is only metadata (no bounds checks): one view of the whole state
 
 # per-instruction statistics (columns of the stats table)
 S_COUNT, S_CYCLES, S_LOAD, S_FP, S_DEP, S_BRANCH, S_IFETCH, S_DMEM, S_ICMISS, S_DCMISS, S_DCACC = range(11)
@@ -82,10 +83,14 @@ def _index(S, pc):
 
 @njit(cache=True, inline="always")
 def _region(S, addr):
+    b = S[LAST_REG]  # accesses cluster: try the last region first
+    if S[b + R_LO] <= addr < S[b + R_HI]:
+        return b
     o = S[O_REG]
     for k in range(S[N_REG]):
         b = o + k * RF
         if S[b + R_LO] <= addr < S[b + R_HI]:
+            S[LAST_REG] = b
             return b
     return -1
 
@@ -158,7 +163,7 @@ def _can_pair(prev, cur):
     return True
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _finalize(S, next_pc):
     idx = S[PEND_IDX]
     if idx < 0:
@@ -281,10 +286,13 @@ def _event(S, cycle, kind, pc):
         S[EV_N] = n + 1
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _fetch(S, pc):
     """I-side cost of fetching ``pc``: an I-cache lookup per new 32-byte line, or, with the cache
     off or the region uncacheable, one bus access per fetch granule."""
+    if (pc >> 3) == S[LAST_WORD]:  # still inside the 64-bit word the prefetch unit already has
+        return 0
+    S[LAST_WORD] = pc >> 3
     r = _region(S, pc)
     if r < 0 or S[r + R_TCM] == 1:
         return 0
@@ -310,8 +318,7 @@ def _fetch(S, pc):
 
 @cfunc(types.void(types.voidptr, types.uint64, types.uint32, types.voidptr), cache=True)
 def code_hook(uc, address, size, user):
-    h = carray(user, (HEADER,), np.int64)
-    S = carray(user, (h[LEN],), np.int64)
+    S = carray(user, (VIEW,), np.int64)
     pc = np.int64(address)
     _finalize(S, pc)
     idx = _index(S, pc)
@@ -328,8 +335,7 @@ def code_hook(uc, address, size, user):
 
 @cfunc(types.void(types.voidptr, types.int32, types.uint64, types.int32, types.int64, types.voidptr), cache=True)
 def mem_hook(uc, access, address, size, value, user):
-    h = carray(user, (HEADER,), np.int64)
-    S = carray(user, (h[LEN],), np.int64)
+    S = carray(user, (VIEW,), np.int64)
     addr = np.int64(address)
     if addr >= 0xE0000000:
         return
@@ -362,8 +368,7 @@ def mem_hook(uc, access, address, size, value, user):
 def ppb_read(uc, offset, size, user):
     """Reads of 0xE0000000..: DWT CYCCNT is the simulated clock; ITM ports are always ready;
     CCSIDR describes the D-cache; everything else reads back what was written."""
-    h = carray(user, (HEADER,), np.int64)
-    S = carray(user, (h[LEN],), np.int64)
+    S = carray(user, (VIEW,), np.int64)
     off = np.int64(offset)
     if off == 0x1004:
         return np.uint64((S[CLOCK] - S[CYC_BASE]) & 0xFFFFFFFF)
@@ -383,8 +388,7 @@ def ppb_read(uc, offset, size, user):
 
 @cfunc(types.void(types.voidptr, types.uint64, types.uint32, types.uint64, types.voidptr), cache=True)
 def ppb_write(uc, offset, size, value, user):
-    h = carray(user, (HEADER,), np.int64)
-    S = carray(user, (h[LEN],), np.int64)
+    S = carray(user, (VIEW,), np.int64)
     off = np.int64(offset)
     v = np.int64(value)
     if off < 0x80:  # ITM stimulus ports: a trace probe would see (cycle, port, value)
@@ -403,11 +407,13 @@ def ppb_write(uc, offset, size, value, user):
         S[IC_ON] = (v >> 17) & 1 if S[IC_SETS] > 0 else 0
         S[DC_ON] = (v >> 16) & 1 if S[DC_SETS] > 0 else 0
         S[LAST_FETCH] = -1
+        S[LAST_WORD] = -1
     elif off == 0xEF50:  # ICIALLU
         o = S[O_IC]
         for k in range(S[IC_SETS] * S[IC_WAYS]):
             S[o + k] = -1
         S[LAST_FETCH] = -1
+        S[LAST_WORD] = -1
     elif off == 0xEF60:  # DCISW: set in bits [..:5], way in bits [31:30]
         s = (v >> 5) % max(S[DC_SETS], 1)
         w = (v >> 30) & 3
