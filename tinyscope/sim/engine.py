@@ -62,7 +62,7 @@ def _layout(target: Target, core: dict, code: CodeTables, events_cap: int, itm_c
     n = len(code.table)
     sizes = [("dec", n * T.NF), ("stats", n * T.NS), ("ready", 64), ("kind", 64),
              ("ic", max(ic_sets * ic_ways, 1) * 3), ("dc", max(dc_sets * dc_ways, 1) * 3),
-             ("reg", len(regions) * T.RF), ("btac", 2 * btac), ("ev", 3 * events_cap), ("itm", 3 * itm_cap),
+             ("reg", len(regions) * T.RF), ("btac", 2 * btac), ("ev", 3 * events_cap), ("itm", T.ITM_FIELDS * itm_cap),
              ("sb", sb), ("ring", T.RING), ("ppb", T.PPB_WORDS)]
     offsets, pos = {}, T.HEADER
     for name, size in sizes:
@@ -247,11 +247,12 @@ def _result(S, code: CodeTables, elf: str, target: str, run: _Run, wall: float, 
     stats = S[int(S[T.O_STATS]): int(S[T.O_STATS]) + ne * T.NS].reshape(ne, T.NS)
     ev_n, itm_n = int(S[T.EV_N]), int(S[T.ITM_N])
     ev = S[int(S[T.O_EV]): int(S[T.O_EV]) + 3 * ev_n].reshape(ev_n, 3)
-    itm = S[int(S[T.O_ITM]): int(S[T.O_ITM]) + 3 * itm_n].reshape(itm_n, 3)
+    itm = S[int(S[T.O_ITM]): int(S[T.O_ITM]) + T.ITM_FIELDS * itm_n].reshape(itm_n, T.ITM_FIELDS)
     events = np.zeros(ev_n, EVENT_DTYPE)
     events["cycle"], events["kind"], events["pc"] = ev[:, 0], ev[:, 1], ev[:, 2]
     itm_rec = np.zeros(itm_n, ITM_DTYPE)
     itm_rec["cycle"], itm_rec["port"], itm_rec["value"] = itm[:, 0], itm[:, 1], itm[:, 2] & 0xFFFFFFFF
+    itm_rec["icache_miss"], itm_rec["dcache_miss"], itm_rec["instructions"] = itm[:, 3], itm[:, 4], itm[:, 5]
     names = ["load_use", "fp", "dep", "branch", "ifetch", "dmem"]
     return SimResult(
         elf=elf, target=target, cycles=int(S[T.CLOCK]), instructions=n, exit_code=run.exit_code,

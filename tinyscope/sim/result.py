@@ -9,7 +9,9 @@ from pathlib import Path
 
 import numpy as np
 
-ITM_DTYPE = np.dtype([("cycle", "u8"), ("port", "u4"), ("value", "u4")])
+# an ITM write as a trace probe would see it, plus the simulator's running miss and instruction counts
+ITM_DTYPE = np.dtype([("cycle", "u8"), ("port", "u4"), ("value", "u4"), ("icache_miss", "u8"),
+                      ("dcache_miss", "u8"), ("instructions", "u8")])
 EVENT_DTYPE = np.dtype([("cycle", "u8"), ("kind", "u1"), ("pc", "u4")])  # kind 0 = call, 1 = return
 
 

@@ -69,6 +69,7 @@ STAT_NAMES = ["count", "cycles", "stall_load_use", "stall_fp", "stall_dep", "sta
 R_LO, R_HI, R_TCM, R_POLICY, R_READ, R_FILL, R_WRITE, R_GRANULE = range(8)
 RF = 8
 RING = 32
+ITM_FIELDS = 6  # cycle, port, value, I-cache misses so far, D-cache misses so far, instructions so far
 PPB_WORDS = 0x4000  # shadow of 0xE0000000..0xE000FFFF
 
 
@@ -394,10 +395,13 @@ def ppb_write(uc, offset, size, value, user):
     if off < 0x80:  # ITM stimulus ports: a trace probe would see (cycle, port, value)
         n = S[ITM_N]
         if n < S[ITM_CAP]:
-            o = S[O_ITM] + 3 * n
+            o = S[O_ITM] + ITM_FIELDS * n
             S[o] = S[CLOCK]
             S[o + 1] = off >> 2
             S[o + 2] = v
+            S[o + 3] = S[IC_MISS]  # running totals: misses per layer come from the differences
+            S[o + 4] = S[DC_MISS]
+            S[o + 5] = S[NINSTR]
             S[ITM_N] = n + 1
         return
     if off == 0x1004:
