@@ -62,3 +62,32 @@ def test_overflow_names_region_and_bytes(tmp_path: Path) -> None:
     big = load("zoo:mnist-cnn")  # 364.5 KiB of float32 weights cannot fit in 128 KiB of DTCM
     with pytest.raises(PlanError, match=r"region dtcm overflowed by \d+ bytes"):
         build_firmware(big, tmp_path, BuildConfig(place={"weights": "dtcm"}))
+
+
+def test_f7_code_through_the_itcm_flash_mirror(graph, tmp_path: Path) -> None:
+    fw = build_firmware(graph, tmp_path, BuildConfig(target="stm32f746", place={"code": "flash_itcm"}))
+    regions = load_target("stm32f746").regions
+    run = symbols(fw.elf)["network_run"][0]
+    assert regions.region_for(run).name == "flash_itcm"
+    with fw.elf.open("rb") as f:  # loaded into flash at the same offset it runs at in the mirror
+        seg = next(s for s in ELFFile(f).iter_segments() if s["p_type"] == "PT_LOAD" and s["p_vaddr"] <= run
+                   < s["p_vaddr"] + s["p_memsz"])
+    assert seg["p_paddr"] - 0x08000000 == seg["p_vaddr"] - 0x00200000
+    assert fw.usage["flash_itcm"][0] > 0 and fw.usage["flash"][0] > fw.usage["flash_itcm"][0]
+
+
+def test_harness_switches_caches_and_marks_layers_on_itm(graph, tmp_path: Path) -> None:
+    from tinyscope.build.protocol import decode_itm, parse_output
+    from tinyscope.sim import simulate
+
+    runs = {}
+    for caches in ("on", "off"):
+        fw = build_firmware(graph, tmp_path / caches, BuildConfig(icache=caches == "on", dcache=caches == "on"))
+        result = simulate(fw.elf, fw.target, profile=False)
+        runs[caches] = parse_output(result.stdout)
+        marks = [decode_itm(int(w)) for w in result.itm["value"][result.itm["port"] == 1]]
+        n = runs[caches].layer_count
+        assert marks == [(i, end) for i in range(n) for end in (False, True)]
+    assert runs["off"].cycles > 2 * runs["on"].cycles  # the firmware really enabled both caches
+    assert sum(e - s for s, e in runs["on"].layers) <= runs["on"].cycles
+    assert (runs["on"].output == runs["off"].output).all()

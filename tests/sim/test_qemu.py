@@ -43,6 +43,7 @@ def test_qemu_and_simulator_agree(model: str, libc: str, tmp_path: Path) -> None
     s = parse_output(simulate(fw.elf, "mps2-an500", profile=False).stdout)
     assert np.array_equal(s.output, q.output), "same ELF, same bytes out"
     assert s.status == q.status == 0
+    assert 0 < s.stack_used == q.stack_used < fw.config.stack_size
     assert s.cycles > 0 and len(s.layers) == q.layer_count
 
 

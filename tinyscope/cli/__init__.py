@@ -12,11 +12,18 @@ import sys
 from tinyscope import __version__
 from tinyscope.cli.analyze import AnalyzeCommand
 from tinyscope.cli.base import Command
+from tinyscope.cli.build import BuildCommand
 from tinyscope.cli.generate import GenerateCommand
+from tinyscope.cli.profile import ProfileCommand
+from tinyscope.cli.report import ReportCommand
+from tinyscope.cli.run import RunCommand
+from tinyscope.cli.sim import SimCommand
+from tinyscope.cli.study import StudyCommand
 from tinyscope.cli.validate import ValidateCommand
 from tinyscope.errors import TinyscopeError
 
-COMMANDS: list[type[Command]] = [AnalyzeCommand, GenerateCommand, ValidateCommand]
+COMMANDS: list[type[Command]] = [AnalyzeCommand, GenerateCommand, ValidateCommand, BuildCommand, RunCommand, SimCommand, ProfileCommand,
+                                  StudyCommand, ReportCommand]
 
 
 def build_parser() -> tuple[argparse.ArgumentParser, dict[str, Command]]:

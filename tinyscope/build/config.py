@@ -1,0 +1,32 @@
+"""The record of one firmware configuration, and its hash (the build cache key)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+
+from tinyscope import __version__
+
+
+@dataclass(frozen=True)
+class BuildConfig:
+    """Everything that changes the firmware bytes, except the model itself (hashed separately)."""
+
+    target: str = "stm32h743"
+    place: dict[str, str] = field(default_factory=dict)  # overrides of the target's default placement
+    icache: bool = True
+    dcache: bool = True
+    libc: str = "nano"
+    opt: str = "-O3"
+    stack_size: int = 16384
+    input_path: str | None = None
+    seed: int = 0
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+    def key(self, model_hash: str, input_hash: str) -> str:
+        """A short hash of (config, model, input, tinyscope version) naming a cached build."""
+        d = {**self.as_dict(), "input_path": None, "model": model_hash, "input": input_hash, "version": __version__}
+        return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:16]

@@ -1,0 +1,97 @@
+"""The build options, declared once: every CLI verb that builds firmware (build, run, profile, study)
+adds them with ``add_build_arguments`` and turns them into a ``BuildConfig`` with ``config_from_args``."""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import dataclass
+from typing import Any
+
+from tinyscope.build.config import BuildConfig
+from tinyscope.build.toolchain import LIBCS, OPTS
+from tinyscope.errors import InputError
+from tinyscope.targets import DEFAULT_TARGET, TARGETS
+
+
+@dataclass(frozen=True)
+class Option:
+    flag: str
+    dest: str
+    default: Any
+    help: str
+    choices: tuple[str, ...] | None = None
+    metavar: str | None = None
+
+
+def parse_place(text: str) -> dict[str, str]:
+    """``weights=flash,activations=dtcm`` -> dict; InputError on a malformed item."""
+    out: dict[str, str] = {}
+    for item in filter(None, (s.strip() for s in text.split(","))):
+        what, eq, region = item.partition("=")
+        if not eq or not what.strip() or not region.strip():
+            raise InputError(f"--place item {item!r} is not CLASS=REGION (e.g. weights=flash,activations=dtcm)")
+        out[what.strip().lower()] = region.strip().lower()
+    return out
+
+
+def _onoff(text: str) -> bool:
+    return text == "on"
+
+
+def opt_level(text: str) -> str:
+    """``-O3``, ``O3`` or ``3`` -> ``-O3`` (argparse cannot take ``--opt -O3`` as a value, see add_build_arguments)."""
+    flag = "-O" + text.lstrip("-").removeprefix("O")
+    if flag not in OPTS:
+        raise argparse.ArgumentTypeError(f"unknown optimisation level {text!r} (choose {', '.join(OPTS)})")
+    return flag
+
+
+def _regions_help() -> str:
+    """Region names per target, for --place's help (read from the target files)."""
+    from tinyscope.targets import load_target
+
+    parts = []
+    for name in TARGETS:
+        regs = [r.name + (f" ({r.aliases[0]})" if r.aliases else "") for r in load_target(name).regions]
+        parts.append(f"{name}: {', '.join(regs)}")
+    return "; ".join(parts)
+
+
+BUILD_OPTIONS: tuple[Option, ...] = (
+    Option("--target", "target", DEFAULT_TARGET, "board to build for", TARGETS),
+    Option("--place", "place", "", "placement: weights=R,activations=R,code=R,stack=R; default: the target's "
+           "(stm32h743: code and weights in flash, the rest in axisram). Regions: " + _regions_help(),
+           metavar="CLASS=REGION,..."),
+    Option("--icache", "icache", "on", "instruction cache switched on by the firmware", ("on", "off")),
+    Option("--dcache", "dcache", "on", "data cache switched on by the firmware", ("on", "off")),
+    Option("--libc", "libc", "nano", "newlib (memcpy-armv7m.S), nano (Debian's word-copy nano) or nano-bytecopy "
+           "(nano with the byte-loop memcpy of Arm's own nano builds)", LIBCS),
+    Option("--opt", "opt", "-O3", "optimisation level for the network and kernels: --opt -O2, --opt=O2 or -O2",
+           metavar="LEVEL"),
+    Option("--stack-size", "stack_size", 16384, "stack bytes", metavar="BYTES"),
+    Option("--input", "input", None, "input sample (.npy/.npz/.csv); default: seeded random", metavar="FILE"),
+    Option("--seed", "seed", 0, "seed of the random input", metavar="N"),
+)
+
+
+def add_build_arguments(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("build options")
+    for o in BUILD_OPTIONS:
+        shown = " (default: %(default)s)" if o.default not in ("", None) else ""
+        kw: dict[str, Any] = {"dest": o.dest, "default": o.default, "help": o.help + shown}
+        if o.choices:
+            kw["choices"] = o.choices
+        if o.metavar:
+            kw["metavar"] = o.metavar
+        if isinstance(o.default, int):
+            kw["type"] = int
+        if o.dest == "opt":  # `--opt -O3` parses as a bare --opt followed by -O3, which sets the same dest
+            kw.update(type=opt_level, nargs="?", const=None)
+        group.add_argument(o.flag, **kw)
+    group.add_argument("-O", dest="opt", type=lambda v: opt_level("-O" + v), help=argparse.SUPPRESS)
+
+
+def config_from_args(args: argparse.Namespace) -> BuildConfig:
+    return BuildConfig(target=args.target, place=parse_place(args.place or ""), icache=_onoff(args.icache),
+                       dcache=_onoff(args.dcache), libc=args.libc, opt=args.opt or "-O3", stack_size=args.stack_size,
+                       input_path=args.input, seed=args.seed)

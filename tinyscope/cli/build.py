@@ -1,0 +1,44 @@
+"""`tinyscope build MODEL [build options] [-o DIR]`: a firmware folder for a target and a placement."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from tinyscope.build.firmware import Firmware, build_firmware
+from tinyscope.build.options import add_build_arguments, config_from_args
+from tinyscope.cli.base import Command, out
+from tinyscope.frontend import load
+from tinyscope.report.tables import render, table
+
+
+def usage_table(fw: Firmware) -> str:
+    rows = []
+    for name, (used, size) in sorted(fw.usage.items(), key=lambda kv: fw.target.regions.by_name(kv[0]).base):
+        region = fw.target.regions.by_name(name)
+        holds = ", ".join(k for k, v in fw.placement.as_dict().items() if v == name)
+        rows.append([name, f"0x{region.base:08x}", used, size, f"{100 * used / size:.1f}%", holds])
+    return render(table("bytes per region", [("region", "left"), ("base", "left"), ("used", "right"),
+                                             ("size", "right"), ("%", "right"), ("holds", "left")], rows))
+
+
+class BuildCommand(Command):
+    NAME = "build"
+    HELP = "build firmware (generated C + harness + linker script) for a target and a memory placement"
+
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None:
+        parser.add_argument("model", help="a .tflite, .h5, .keras or .onnx file, or zoo:<name>")
+        parser.add_argument("-o", "--output", type=Path, default=Path("firmware"),
+                            help="folder to write (default: ./firmware)")
+        add_build_arguments(parser)
+
+    def invoke(self, args: argparse.Namespace) -> int:
+        graph = load(args.model)
+        fw = build_firmware(graph, args.output, config_from_args(args))
+        out(f"firmware: {fw.elf}")
+        out(f"map:      {fw.map}")
+        out(f"target {fw.target.name}, " + ", ".join(f"{k}={v}" for k, v in fw.placement.as_dict().items())
+            + f", icache {'on' if fw.config.icache else 'off'}, dcache {'on' if fw.config.dcache else 'off'}"
+            + f", libc {fw.config.libc}, {fw.config.opt}")
+        out(usage_table(fw).rstrip())
+        return 0

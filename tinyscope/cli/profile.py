@@ -1,0 +1,39 @@
+"""`tinyscope profile MODEL [build options]`: one simulated run attributed to functions, layers and
+instructions, with its timeline (trace.json for ui.perfetto.dev, folded stacks, a PNG/SVG chart)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from tinyscope.build.options import add_build_arguments, config_from_args
+from tinyscope.cli.base import Command, out
+from tinyscope.profile import run_profile, write_profile
+from tinyscope.report.profile_text import render_profile
+
+
+class ProfileCommand(Command):
+    NAME = "profile"
+    HELP = "simulate a model's firmware and show where every cycle goes (functions, layers, stalls, hot loops)"
+
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None:
+        parser.add_argument("model", help="a .tflite, .h5, .keras or .onnx file, or zoo:<name>")
+        add_build_arguments(parser)
+        parser.add_argument("-o", "--output", type=Path, default=Path("out/profile"), metavar="DIR",
+                            help="where run.json, CSV tables, trace.json and the timeline go (default out/profile)")
+        parser.add_argument("--top", type=int, default=12, help="functions to list")
+        parser.add_argument("--json", action="store_true", help="print run.json instead of the tables")
+        parser.add_argument("--quiet", action="store_true", help="print only the output folder")
+
+    def invoke(self, args: argparse.Namespace) -> int:
+        p = run_profile(args.model, config_from_args(args))
+        files = write_profile(p, args.output)
+        if args.json:
+            out(json.dumps(p.summary(), indent=2))
+        elif not args.quiet:
+            out(render_profile(p, top=args.top).rstrip())
+            out(f"\nwrote {', '.join(f.name for f in files.values())} to {args.output}")
+        else:
+            out(str(args.output))
+        return 0

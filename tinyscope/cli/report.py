@@ -1,0 +1,23 @@
+"""`tinyscope report DIR -o report.html`: one self-contained HTML file for a profile or study folder."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from tinyscope.cli.base import Command, out
+from tinyscope.report.html import write_html
+
+
+class ReportCommand(Command):
+    NAME = "report"
+    HELP = "write one self-contained HTML report (images inline) for a profile or a study folder"
+
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None:
+        parser.add_argument("folder", type=Path, help="the -o folder of `tinyscope profile` or `tinyscope study`")
+        parser.add_argument("-o", "--output", type=Path, default=None, help="default: FOLDER/report.html")
+
+    def invoke(self, args: argparse.Namespace) -> int:
+        path = write_html(args.folder, args.output or args.folder / "report.html")
+        out(str(path.resolve()))
+        return 0

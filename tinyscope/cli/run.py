@@ -1,0 +1,85 @@
+"""`tinyscope run MODEL [build options]`: build (cached), simulate, and report cycles and agreement."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+
+from tinyscope import reference
+from tinyscope.build.cache import cached_firmware
+from tinyscope.build.firmware import Firmware
+from tinyscope.build.options import add_build_arguments, config_from_args
+from tinyscope.build.protocol import HarnessOutput, parse_output
+from tinyscope.build.qemu import run_qemu
+from tinyscope.cli.base import Command, out
+from tinyscope.cli.build import usage_table
+from tinyscope.errors import InputError
+from tinyscope.frontend import load
+from tinyscope.report.metrics import compare
+
+
+def simulate_text(fw: Firmware) -> str:
+    """Run the ELF in tinyscope's Cortex-M7 simulator and return what it printed over semihosting."""
+    from tinyscope.sim import simulate  # imported here: numba compiles the timing hooks on first use
+
+    return simulate(fw.elf, fw.target, profile=False).stdout
+
+
+def execute(fw: Firmware, engine: str) -> HarnessOutput:
+    text = run_qemu(fw.elf, fw.target.name) if engine == "qemu" else simulate_text(fw)
+    return parse_output(text)
+
+
+class RunCommand(Command):
+    NAME = "run"
+    HELP = "build the firmware (cached), run it in the simulator, print cycles, time and output agreement"
+
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None:
+        parser.add_argument("model", help="a .tflite, .h5, .keras or .onnx file, or zoo:<name>")
+        add_build_arguments(parser)
+        parser.add_argument("--engine", choices=("sim", "qemu"), default="sim",
+                            help="sim: tinyscope's Cortex-M7 timing simulator; qemu: functional only, "
+                                 "target mps2-an500 (default: sim)")
+        parser.add_argument("--json", type=Path, help="also write the results to this JSON file")
+
+    def invoke(self, args: argparse.Namespace) -> int:
+        graph = load(args.model)
+        fw, cached = cached_firmware(graph, config_from_args(args))
+        res = execute(fw, args.engine)
+        ref = reference.run(graph, fw.input[None])[0].reshape(1, -1)
+        m = compare(res.output.reshape(1, -1), ref)
+        hz = fw.target.cpu_hz
+        out(f"firmware     {fw.elf}{' (cached)' if cached else ''}")
+        out(f"engine       {args.engine}")
+        if args.engine == "sim":
+            out(f"cycles       {res.cycles}")
+            out(f"time         {1e3 * res.cycles / hz:.3f} ms at {hz / 1e6:g} MHz")
+            if fw.macc:
+                out(f"cycles/MACC  {res.cycles / fw.macc:.2f}  ({fw.macc} MACC)")
+        else:
+            out("cycles       n/a (QEMU does not count cycles)")
+        out(f"status       {res.status}")
+        if res.stack_used is not None:
+            out(f"stack        {res.stack_used} of {fw.config.stack_size} bytes used")
+        with np.printoptions(precision=6, threshold=20, linewidth=100):
+            out(f"output       {res.output}")
+            out(f"reference    {ref.ravel()}")
+        agree = f"max |diff| {m.max_abs:.3g}, l2r {m.l2r:.3g}"
+        if m.acc is not None:
+            agree += f", same argmax: {'yes' if m.acc == 1.0 else 'no'}"
+        out(f"agreement    {agree}")
+        out(usage_table(fw).rstrip())
+        if args.json:
+            doc = {"build": fw.info, "cycles": res.cycles, "ms": 1e3 * res.cycles / hz,
+                   "cycles_per_macc": res.cycles / fw.macc if fw.macc else None, "status": res.status,
+                   "stack_used": res.stack_used, "layers": res.layers, "output": res.output.tolist(),
+                   "reference": ref.ravel().tolist(),
+                   "max_abs": m.max_abs, "l2r": m.l2r, "engine": args.engine}
+            try:
+                args.json.write_text(json.dumps(doc, indent=2), encoding="utf-8")
+            except OSError as exc:
+                raise InputError(f"cannot write {args.json}: {exc.strerror or exc}") from exc
+        return 0 if res.status == 0 else 1

@@ -1,0 +1,54 @@
+"""A profile as terminal text: summary, function, layer and stall tables, and the hot loops."""
+
+from __future__ import annotations
+
+from tinyscope.profile import Profile
+from tinyscope.profile.functions import STALL_COLUMNS
+from tinyscope.report.tables import render, table
+
+
+def _pct(x: float) -> str:
+    return f"{100 * x:5.1f}%"
+
+
+def render_profile(p: Profile, top: int = 12, loops: int = 3) -> str:
+    s = p.summary()
+    head = [
+        f" model       : {p.model} ({s['model_sha256'][:16] if s['model_sha256'] else '?'})",
+        f" target      : {s['target']} at {s['cpu_hz'] / 1e6:g} MHz; {p.firmware.config.libc}, {p.firmware.config.opt}; "
+        f"I-cache {'on' if p.firmware.config.icache else 'off'}, D-cache {'on' if p.firmware.config.dcache else 'off'}",
+        " placement   : " + ", ".join(f"{k}={v}" for k, v in p.firmware.placement.as_dict().items()),
+        f" cycles      : {p.cycles:,} ({p.ms:.3f} ms), {s['cycles_per_macc']:.2f} cycles/MACC "
+        f"(DWT CYCCNT around input copy + network)",
+        f" output      : argmax {p.agreement['argmax']} (reference {p.agreement['reference_argmax']}), "
+        f"max |diff| {p.agreement['max_abs_diff']:.3g}",
+        f" caches      : I {s['icache']['misses']:,}/{s['icache']['accesses']:,} misses "
+        f"({_pct(s['icache']['miss_rate'])}), D {s['dcache']['misses']:,}/{s['dcache']['accesses']:,} "
+        f"({_pct(s['dcache']['miss_rate'])})",
+    ]
+    stall_total = sum(s["stalls"].values())
+    head.append(" stalls      : " + ", ".join(f"{k} {v:,}" for k, v in s["stalls"].items())
+                + f" (total {stall_total:,})")
+    funcs = table("functions", [("function", "left"), ("calls", "right"), ("exclusive", "right"),
+                                ("inclusive", "right"), ("share", "right"), ("cyc/call", "right"),
+                                ("I$ miss", "right"), ("D$ miss", "right"), ("D$ acc", "right")],
+                  [[f.name, f"{f.calls:,}", f"{f.exclusive:,}", f"{f.inclusive:,}", _pct(f.share),
+                    f"{f.per_call:,.0f}", f"{f.icache_miss:,}", f"{f.dcache_miss:,}", f"{f.dcache_access:,}"]
+                   for f in p.functions[:top]])
+    stalls = table("stall cycles per function", [("function", "left")] + [(c[6:], "right") for c in STALL_COLUMNS],
+                   [[f.name] + [f"{f.stalls[c]:,}" for c in STALL_COLUMNS] for f in p.functions[:top]])
+    layers = table("layers (ITM markers)", [("c_id", "right"), ("m_id", "right"), ("layer", "left"), ("op", "left"),
+                                           ("macc", "right"), ("cycles", "right"), ("cyc/MACC", "right"),
+                                           ("share", "right"), ("D$ miss", "right")],
+                   [[lay.c_id, lay.m_id, lay.name[:32], lay.op, f"{lay.macc:,}", f"{lay.cycles:,}",
+                     f"{lay.cycles_per_macc:.2f}", _pct(lay.share), f"{lay.dcache_miss:,}"] for lay in p.layers])
+    parts = ["\n".join(head), "", render(funcs, stalls, layers)]
+    for lp in p.loops[:loops]:
+        parts.append(f"hot loop in {lp.function} 0x{lp.start:08x}-0x{lp.end:08x}: {lp.iterations:,} iterations, "
+                     f"{lp.cycles:,} cycles ({_pct(lp.share)})" + "".join(f"\n  ! {n}" for n in lp.notes))
+        rows = [[f"{ln.addr:08x}", ln.text, f"{ln.count:,}", f"{ln.cycles:,}", f"{ln.stalls:,}",
+                 f"{ln.icache_miss:,}", f"{ln.dcache_miss:,}"] for ln in lp.lines]
+        parts.append(render(table(None, [("addr", "left"), ("instruction", "left"), ("exec", "right"),
+                                         ("cycles", "right"), ("stalls", "right"), ("I$ miss", "right"),
+                                         ("D$ miss", "right")], rows)))
+    return "\n".join(parts)
