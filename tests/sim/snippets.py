@@ -31,6 +31,7 @@ Fault:
     b Fault
     .balign 32
     .global Reset_Handler
+    .type Reset_Handler, %function
     .thumb_func
 Reset_Handler:
     ldr r1, =0xE000ED88      @ CPACR: FPU on

@@ -22,8 +22,8 @@ from tinyscope.cli.study import StudyCommand
 from tinyscope.cli.validate import ValidateCommand
 from tinyscope.errors import TinyscopeError
 
-COMMANDS: list[type[Command]] = [AnalyzeCommand, GenerateCommand, ValidateCommand, BuildCommand, RunCommand, SimCommand, ProfileCommand,
-                                  StudyCommand, ReportCommand]
+COMMANDS: list[type[Command]] = [AnalyzeCommand, GenerateCommand, ValidateCommand, BuildCommand, RunCommand,
+                                  SimCommand, ProfileCommand, StudyCommand, ReportCommand]
 
 
 def build_parser() -> tuple[argparse.ArgumentParser, dict[str, Command]]:

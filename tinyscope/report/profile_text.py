@@ -13,10 +13,11 @@ def _pct(x: float) -> str:
 
 def render_profile(p: Profile, top: int = 12, loops: int = 3) -> str:
     s = p.summary()
+    cfg = p.firmware.config
     head = [
         f" model       : {p.model} ({s['model_sha256'][:16] if s['model_sha256'] else '?'})",
-        f" target      : {s['target']} at {s['cpu_hz'] / 1e6:g} MHz; {p.firmware.config.libc}, {p.firmware.config.opt}; "
-        f"I-cache {'on' if p.firmware.config.icache else 'off'}, D-cache {'on' if p.firmware.config.dcache else 'off'}",
+        f" target      : {s['target']} at {s['cpu_hz'] / 1e6:g} MHz; {cfg.libc}, {cfg.opt}; "
+        f"I-cache {'on' if cfg.icache else 'off'}, D-cache {'on' if cfg.dcache else 'off'}",
         " placement   : " + ", ".join(f"{k}={v}" for k, v in p.firmware.placement.as_dict().items()),
         f" cycles      : {p.cycles:,} ({p.ms:.3f} ms), {s['cycles_per_macc']:.2f} cycles/MACC "
         f"(DWT CYCCNT around input copy + network)",

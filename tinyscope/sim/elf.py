@@ -23,7 +23,10 @@ class Symbols:
     """Function symbols sorted by address; ``lookup(pc)`` finds the function holding a PC."""
 
     def __init__(self, symbols: list[Symbol]) -> None:
-        self.symbols = sorted(symbols, key=lambda s: s.addr)
+        ordered = sorted(symbols, key=lambda s: s.addr)
+        # hand-written assembly often has no .size: such a symbol runs up to the next one (the last, 4 KiB)
+        self.symbols = [s if s.size else Symbol(s.addr, ordered[k + 1].addr - s.addr if k + 1 < len(ordered)
+                                                else 4096, s.name) for k, s in enumerate(ordered)]
         self._addrs = [s.addr for s in self.symbols]
 
     def lookup(self, pc: int) -> Symbol | None:

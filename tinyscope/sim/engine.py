@@ -15,9 +15,11 @@ from pathlib import Path
 import numpy as np
 from unicorn import (
     UC_ARCH_ARM,
+    UC_ERR_INSN_INVALID,
     UC_HOOK_CODE,
     UC_HOOK_INTR,
     UC_HOOK_MEM_READ,
+    UC_HOOK_MEM_UNMAPPED,
     UC_HOOK_MEM_WRITE,
     UC_MODE_MCLASS,
     UC_MODE_THUMB,
@@ -207,6 +209,13 @@ def simulate(elf_path: str | Path, target: str | Target = "stm32h743", *, max_in
             uc_.emu_stop()
 
     uc.hook_add(UC_HOOK_INTR, on_interrupt)
+
+    def on_unmapped(uc_: Uc, access: int, address: int, size: int, value: int, _user) -> bool:
+        kind = {19: "read of", 20: "write to", 21: "fetch from"}.get(access, "access to")
+        run.fault = f"{kind} unmapped address 0x{address:08x} at {image.symbols.name(uc_.reg_read(UC_ARM_REG_PC))}"
+        return False  # let unicorn stop with its error; run.fault has the details
+
+    uc.hook_add(UC_HOOK_MEM_UNMAPPED, on_unmapped)
     vt = bytes(uc.mem_read(image.vector_table, 16))
     sp, reset, hardfault = (int.from_bytes(vt[i:i + 4], "little") for i in (0, 4, 12))
     if hardfault & ~1 and hardfault & ~1 != reset & ~1:
@@ -219,7 +228,9 @@ def simulate(elf_path: str | Path, target: str | Target = "stm32h743", *, max_in
     try:
         uc.emu_start(reset | 1, 0xFFFF_FFFF, timeout=int(timeout_s * 1e6), count=max_instructions)
     except UcError as exc:
-        run.fault = f"{exc} at {image.symbols.name(uc.reg_read(UC_ARM_REG_PC))}"
+        if run.fault is None:
+            what = "undefined instruction" if exc.errno == UC_ERR_INSN_INVALID else str(exc)
+            run.fault = f"{what} at {image.symbols.name(uc.reg_read(UC_ARM_REG_PC))}"
     wall = time.perf_counter() - start
     if run.error is not None:
         raise run.error
