@@ -21,10 +21,11 @@ $(STAMP): pyproject.toml
 
 demo: setup
 	$(VENV)/bin/tinyscope analyze zoo:mnist-cnn
+	$(VENV)/bin/tinyscope study zoo:mnist-cnn --preset seed -o out/demo
 
 test: setup
 	$(PY) -m ruff check tinyscope tests bench
-	$(PY) -m pytest -q -n 2 --durations=15
+	$(PY) -m pytest -q -n 2 --durations=15 -p no:cacheprovider
 
 test-fast: setup
 	$(PY) -m pytest -q -m "not sim and not e2e"

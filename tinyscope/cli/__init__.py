@@ -7,6 +7,7 @@ Errors a user can cause (``TinyscopeError``) print one line on stderr and exit w
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from tinyscope import __version__
@@ -59,3 +60,6 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("tinyscope: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `tinyscope ... | head`: the reader left; not an error of ours
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - keep Python's exit flush quiet
+        return 0
