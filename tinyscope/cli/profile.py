@@ -9,8 +9,6 @@ from pathlib import Path
 
 from tinyscope.build.options import add_build_arguments, config_from_args
 from tinyscope.cli.base import Command, out
-from tinyscope.profile import run_profile, write_profile
-from tinyscope.report.profile_text import render_profile
 
 
 class ProfileCommand(Command):
@@ -27,6 +25,10 @@ class ProfileCommand(Command):
         parser.add_argument("--quiet", action="store_true", help="print only the output folder")
 
     def invoke(self, args: argparse.Namespace) -> int:
+        # imported here: the simulator's native hooks load with it, which only simulating verbs need
+        from tinyscope.profile import run_profile, write_profile
+        from tinyscope.report.profile_text import render_profile
+
         p = run_profile(args.model, config_from_args(args))
         files = write_profile(p, args.output)
         if args.json:

@@ -8,7 +8,6 @@ import sys
 from pathlib import Path
 
 from tinyscope.cli.base import Command, out
-from tinyscope.sim import simulate
 from tinyscope.targets import TARGETS, load_target
 
 
@@ -26,6 +25,8 @@ class SimCommand(Command):
         parser.add_argument("--json", action="store_true", help="print a JSON summary")
 
     def invoke(self, args: argparse.Namespace) -> int:
+        from tinyscope.sim import simulate  # here: its native hooks load only when simulating
+
         target = load_target(args.target)
         r = simulate(args.elf, target, max_instructions=args.max_instructions, timeout_s=args.timeout,
                      timing=not args.no_timing)

@@ -12,9 +12,7 @@ from rich.progress import Progress
 
 from tinyscope.cli.base import Command, out
 from tinyscope.frontend import load
-from tinyscope.report.html import write_html
-from tinyscope.report.study_report import bar_chart, render_study, study_rows, write_csv
-from tinyscope.study import load_grid, preset, run_grid
+from tinyscope.study.grid import load_grid, preset
 from tinyscope.targets import TARGETS
 
 
@@ -36,6 +34,10 @@ class StudyCommand(Command):
         parser.add_argument("--quiet", action="store_true", help="print only the report path")
 
     def invoke(self, args: argparse.Namespace) -> int:
+        from tinyscope.report.html import write_html  # here: plotting and the simulator load only when used
+        from tinyscope.report.study_report import bar_chart, render_study, study_rows, write_csv
+        from tinyscope.study.runner import run_grid
+
         load(args.model)  # a bad model fails here, once, not in every worker
         runs = load_grid(args.grid, args.target) if args.grid else preset(args.preset, args.target)
         with Progress(disable=args.quiet or args.json, transient=True) as progress:
