@@ -96,8 +96,9 @@ def test_memcpy_preset_shows_the_byte_loop(tmp_path):
 
 def test_run_classifies_the_study_digit(tmp_path):
     r = _cli("run", str(shared_model("mnist_cnn.h5")), "--input", str(shared_model("mnist_digit2.csv")),
-             "--json", str(tmp_path / "run.json"), cwd=tmp_path)
+             "--json", "-o", str(tmp_path / "out"), cwd=tmp_path)
     assert r.returncode == 0, r.stderr
-    doc = json.loads((tmp_path / "run.json").read_text())
-    assert max(range(10), key=lambda i: doc["output"][i]) == 2
-    assert doc["cycles"] > 1_000_000 and "cycles" in r.stdout
+    doc = json.loads(r.stdout)
+    assert max(range(10), key=lambda i: doc["output"][i]) == 2 and doc["argmax_equal"]
+    assert doc["cycles"] > 1_000_000
+    assert json.loads((tmp_path / "out" / "run.json").read_text()) == doc

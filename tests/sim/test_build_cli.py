@@ -45,8 +45,8 @@ def test_run_caches_and_reports(tmp_path: Path, capsys, monkeypatch) -> None:
     assert "max |diff| 0," in first and "(cached)" not in first
     assert main(args) == 0
     assert "(cached)" in capsys.readouterr().out
-    assert main(["run", "zoo:tiny-dscnn", "--json", str(tmp_path / "r.json")]) == 0
+    assert main(["run", "zoo:tiny-dscnn", "-o", str(tmp_path)]) == 0
     text = capsys.readouterr().out
     cycles = int(re.search(r"cycles\s+(\d+)", text)[1])
     assert cycles > 0 and re.search(r"ms at 480 MHz", text) and re.search(r"cycles/MACC\s+\d+\.\d\d", text)
-    assert (tmp_path / "r.json").is_file()
+    assert (tmp_path / "run.json").is_file()

@@ -12,7 +12,7 @@ import sys
 
 from tinyscope import __version__
 from tinyscope.cli.analyze import AnalyzeCommand
-from tinyscope.cli.base import Command
+from tinyscope.cli.base import Command, set_quiet
 from tinyscope.cli.build import BuildCommand
 from tinyscope.cli.generate import GenerateCommand
 from tinyscope.cli.profile import ProfileCommand
@@ -39,6 +39,7 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, Command]]:
         p = sub.add_parser(cmd.NAME, help=cmd.HELP, description=cmd.HELP)
         p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
                        help="show tracebacks on errors")
+        p.add_argument("--quiet", action="store_true", help="print nothing on success (errors still print)")
         cmd.add_arguments(p)
         verbs[cmd.NAME] = cmd
     return parser, verbs
@@ -50,6 +51,7 @@ def main(argv: list[str] | None = None) -> int:
     if not args.verb:
         parser.print_help()
         return 2
+    set_quiet(args.quiet)
     try:
         return verbs[args.verb].invoke(args)
     except TinyscopeError as exc:

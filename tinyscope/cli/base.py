@@ -22,9 +22,19 @@ class Command:
         raise NotImplementedError
 
 
+_quiet = False
+
+
+def set_quiet(quiet: bool) -> None:
+    """--quiet (every verb has it): results go to the files the verb writes, nothing to stdout."""
+    global _quiet
+    _quiet = quiet
+
+
 def out(text: str = "") -> None:
-    """Print a result line to stdout (kept in one place so --quiet can silence it later)."""
-    sys.stdout.write(text + "\n")
+    """Print a result line to stdout, unless --quiet."""
+    if not _quiet:
+        sys.stdout.write(text + "\n")
 
 
 def write_outputs(folder: Path, files: dict[str, str]) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 from pathlib import Path
 
 from tinyscope.build.firmware import Firmware, build_firmware
@@ -28,6 +29,7 @@ class BuildCommand(Command):
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
         parser.add_argument("model", help="a .tflite, .h5, .keras or .onnx file, or zoo:<name>")
+        parser.add_argument("--json", action="store_true", help="print build.json (provenance, usage) instead")
         parser.add_argument("-o", "--output", type=Path, default=Path("firmware"),
                             help="folder to write (default: ./firmware)")
         add_build_arguments(parser)
@@ -35,6 +37,9 @@ class BuildCommand(Command):
     def invoke(self, args: argparse.Namespace) -> int:
         graph = load(args.model)
         fw = build_firmware(graph, args.output, config_from_args(args))
+        if args.json:
+            out(json.dumps(fw.info, indent=2))
+            return 0
         out(f"firmware: {fw.elf}")
         out(f"map:      {fw.map}")
         out(f"target {fw.target.name}, " + ", ".join(f"{k}={v}" for k, v in fw.placement.as_dict().items())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 from pathlib import Path
 
 from tinyscope.cli.base import Command, out
@@ -21,6 +22,7 @@ class GenerateCommand(Command):
         parser.add_argument("model", help="a .tflite, .h5, .keras or .onnx file, or zoo:<name>")
         parser.add_argument("-o", "--output", type=Path, required=True, metavar="DIR", help="output folder")
         parser.add_argument("--name", default="network", help="C prefix of every symbol (default: network)")
+        parser.add_argument("--json", action="store_true", help="print the written files and sizes as JSON")
         parser.add_argument("--split-weights", action="store_true",
                             help="one linker section per weight array (.tinyscope.weights.<i>)")
 
@@ -29,6 +31,11 @@ class GenerateCommand(Command):
         graph = load(args.model)
         code = generate(graph, args.output, args.name, args.split_weights,
                         report=render_analyze(analyze(graph)))
+        if args.json:
+            out(json.dumps({"folder": str(code.folder), "files": [str(f) for f in code.files],
+                            "activations_bytes": code.arena_size, "weights_bytes": code.weights_size,
+                            "macc": code.macc}, indent=2))
+            return 0
         out(f"wrote {len(code.files)} files to {code.folder}: {', '.join(f.name for f in code.files)}")
         out(f"activations {code.arena_size:,} B, weights {code.weights_size:,} B, macc {code.macc:,}")
         return 0

@@ -22,7 +22,6 @@ class ProfileCommand(Command):
                             help="where run.json, CSV tables, trace.json and the timeline go (default out/profile)")
         parser.add_argument("--top", type=int, default=12, help="functions to list")
         parser.add_argument("--json", action="store_true", help="print run.json instead of the tables")
-        parser.add_argument("--quiet", action="store_true", help="print only the output folder")
 
     def invoke(self, args: argparse.Namespace) -> int:
         # imported here: the simulator's native hooks load with it, which only simulating verbs need
@@ -33,9 +32,7 @@ class ProfileCommand(Command):
         files = write_profile(p, args.output)
         if args.json:
             out(json.dumps(p.summary(), indent=2))
-        elif not args.quiet:
+        else:
             out(render_profile(p, top=args.top).rstrip())
             out(f"\nwrote {', '.join(f.name for f in files.values())} to {args.output}")
-        else:
-            out(str(args.output))
         return 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 from pathlib import Path
 
 from tinyscope.cli.base import Command, out
@@ -16,8 +17,9 @@ class ReportCommand(Command):
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
         parser.add_argument("folder", type=Path, help="the -o folder of `tinyscope profile` or `tinyscope study`")
         parser.add_argument("-o", "--output", type=Path, default=None, help="default: FOLDER/report.html")
+        parser.add_argument("--json", action="store_true", help='print {"report": path} as JSON')
 
     def invoke(self, args: argparse.Namespace) -> int:
         path = write_html(args.folder, args.output or args.folder / "report.html")
-        out(str(path.resolve()))
+        out(json.dumps({"report": str(path.resolve())}) if args.json else str(path.resolve()))
         return 0

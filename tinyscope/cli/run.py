@@ -14,9 +14,8 @@ from tinyscope.build.firmware import Firmware
 from tinyscope.build.options import add_build_arguments, config_from_args
 from tinyscope.build.protocol import HarnessOutput, parse_output
 from tinyscope.build.qemu import run_qemu
-from tinyscope.cli.base import Command, out
+from tinyscope.cli.base import Command, out, write_outputs
 from tinyscope.cli.build import usage_table
-from tinyscope.errors import InputError
 from tinyscope.frontend import load
 from tinyscope.report.metrics import compare
 
@@ -43,7 +42,8 @@ class RunCommand(Command):
         parser.add_argument("--engine", choices=("sim", "qemu"), default="sim",
                             help="sim: tinyscope's Cortex-M7 timing simulator; qemu: functional only, "
                                  "target mps2-an500 (default: sim)")
-        parser.add_argument("--json", type=Path, help="also write the results to this JSON file")
+        parser.add_argument("--json", action="store_true", help="print the results as one JSON object")
+        parser.add_argument("-o", "--output", type=Path, metavar="DIR", help="also write run.json into DIR")
 
     def invoke(self, args: argparse.Namespace) -> int:
         graph = load(args.model)
@@ -52,6 +52,16 @@ class RunCommand(Command):
         ref = reference.run(graph, fw.input[None])[0].reshape(1, -1)
         m = compare(res.output.reshape(1, -1), ref)
         hz = fw.target.cpu_hz
+        doc = {"build": fw.info, "cycles": res.cycles, "ms": 1e3 * res.cycles / hz,
+               "cycles_per_macc": res.cycles / fw.macc if fw.macc else None, "status": res.status,
+               "stack_used": res.stack_used, "layers": res.layers, "output": res.output.ravel().tolist(),
+               "reference": ref.ravel().tolist(), "max_abs": m.max_abs, "l2r": m.l2r,
+               "argmax_equal": m.acc == 1.0 if m.acc is not None else None, "engine": args.engine}
+        if args.output:
+            write_outputs(args.output, {"run.json": json.dumps(doc, indent=2)})
+        if args.json:
+            out(json.dumps(doc, indent=2))
+            return 0 if res.status == 0 else 1
         out(f"firmware     {fw.elf}{' (cached)' if cached else ''}")
         out(f"engine       {args.engine}")
         if args.engine == "sim":
@@ -72,14 +82,4 @@ class RunCommand(Command):
             agree += f", same argmax: {'yes' if m.acc == 1.0 else 'no'}"
         out(f"agreement    {agree}")
         out(usage_table(fw).rstrip())
-        if args.json:
-            doc = {"build": fw.info, "cycles": res.cycles, "ms": 1e3 * res.cycles / hz,
-                   "cycles_per_macc": res.cycles / fw.macc if fw.macc else None, "status": res.status,
-                   "stack_used": res.stack_used, "layers": res.layers, "output": res.output.tolist(),
-                   "reference": ref.ravel().tolist(),
-                   "max_abs": m.max_abs, "l2r": m.l2r, "engine": args.engine}
-            try:
-                args.json.write_text(json.dumps(doc, indent=2), encoding="utf-8")
-            except OSError as exc:
-                raise InputError(f"cannot write {args.json}: {exc.strerror or exc}") from exc
         return 0 if res.status == 0 else 1

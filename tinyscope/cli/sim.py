@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 
 from tinyscope.cli.base import Command, out
@@ -39,7 +38,8 @@ class SimCommand(Command):
         if args.json:
             out(json.dumps({**summary, "stdout": r.stdout}, indent=2))
         else:
-            sys.stdout.write(r.stdout if r.stdout.endswith("\n") or not r.stdout else r.stdout + "\n")
+            if r.stdout:
+                out(r.stdout.rstrip("\n"))
             out(f"-- exit {r.exit_code}, {r.cycles:,} cycles ({summary['ms']:.3f} ms at {target.cpu_hz / 1e6:g} MHz), "
                 f"{r.instructions:,} instructions in {r.wall_seconds:.2f} s ({r.mips:.1f} MIPS)")
         return 0 if r.exit_code == 0 else 1

@@ -31,7 +31,6 @@ class StudyCommand(Command):
         parser.add_argument("-j", "--jobs", type=int, default=os.cpu_count() or 2, help="local worker processes")
         parser.add_argument("--scheduler", help="a Dask scheduler address (tcp://host:8786) instead of local processes")
         parser.add_argument("--json", action="store_true", help="print study.json")
-        parser.add_argument("--quiet", action="store_true", help="print only the report path")
 
     def invoke(self, args: argparse.Namespace) -> int:
         from tinyscope.report.html import write_html  # here: plotting and the simulator load only when used
@@ -53,10 +52,11 @@ class StudyCommand(Command):
         report = write_html(args.output, args.output / "report.html")
         if args.json:
             out(json.dumps(doc, indent=2))
-        elif not args.quiet:
+        else:
             out(render_study(rows).rstrip())
             failed = [r for r in results if not r.get("ok")]
             if failed:
                 out(f"{len(failed)} run(s) failed; see {args.output / 'results.jsonl'}")
-        out(f"report: {report.resolve()}")
+        if not args.json:
+            out(f"report: {report.resolve()}")
         return 0 if all(r.get("ok") for r in results) else 1
