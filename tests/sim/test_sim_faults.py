@@ -51,3 +51,28 @@ def test_cli_sim_runs_any_semihosting_elf(tmp_path):
     r = subprocess.run([sys.executable, "-m", "tinyscope", "sim", str(tmp_path / "none.elf")],
                        capture_output=True, text=True)
     assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1 and "no such file" in r.stderr
+
+
+SEMIHOST_EXTRA = """
+    .balign 4
+msg:    .asciz "hi "
+    .balign 4
+chr:    .byte 0x21
+    .balign 4
+blk:    .word 1, msg, 2
+exitx:  .word 0x20026, 3
+"""
+
+
+def test_semihosting_writec_write_and_exit_extended(tmp_path):
+    body = """    movs r0, #0x03
+    adr r1, chr
+    bkpt 0xab
+    movs r0, #0x05
+    adr r1, blk
+    bkpt 0xab
+    movs r0, #0x20
+    adr r1, exitx
+    bkpt 0xab"""
+    r = simulate(build(tmp_path, "semi", body, extra=SEMIHOST_EXTRA), "stm32h743")
+    assert r.stdout == "!hi" and r.exit_code == 3
