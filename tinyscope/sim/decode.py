@@ -157,6 +157,19 @@ def _classify(insn, lat: dict) -> tuple[int, int, int, int]:
     return C_ALU, lat["alu"], 1, 0
 
 
+def _disasm_all(md, data: bytes, addr: int):
+    """Every instruction of a section: capstone stops at bytes it cannot decode (literal pools,
+    padding), so restart two bytes further on instead of losing the rest of the section."""
+    offset = 0
+    while offset < len(data):
+        last = None
+        for insn in md.disasm(data[offset:], addr + offset):
+            last = insn
+            yield insn
+        offset = (last.address + last.size - addr) if last is not None else offset
+        offset += 0 if last is not None and offset >= len(data) else 2
+
+
 def decode_elf(elf_path, core: dict) -> CodeTables:
     """Decode every executable section of the ELF (at its run address) into CodeTables."""
     lat = core["latency"]
@@ -176,9 +189,11 @@ def decode_elf(elf_path, core: dict) -> CodeTables:
     table = np.zeros((max(total, 1), NF), np.int64)
     table[:, D_SRC0:D_DST1 + 1] = -1
     table[:, D_SIZE] = 2
+    table[:, D_LAT] = 1  # a slot capstone cannot decode (data in code) still costs an ALU issue
+    table[:, D_COST] = 1
     text: dict[int, str] = {}
     for (addr, data), (lo, _, first) in zip(sections, ranges):
-        for insn in md.disasm(data, addr):
+        for insn in _disasm_all(md, data, addr):
             i = first + (insn.address - lo) // 2
             text[insn.address] = f"{insn.mnemonic} {insn.op_str}".strip()
             cls, latency, cost, flags = _classify(insn, lat)
