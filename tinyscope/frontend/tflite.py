@@ -46,7 +46,7 @@ class _Reader:
         self.path = path
         self.model = tflite.Model.GetRootAsModel(buf, 0)
         if self.model.SubgraphsLength() < 1:
-            raise ModelError(f"{path}: the model has no subgraph")
+            raise ModelError(f"{path}: the TFLite model has no subgraph")
         self.sg = self.model.Subgraphs(0)
         self.tensors: dict[int, Tensor] = {}
         self.names: dict[int, str] = {}
