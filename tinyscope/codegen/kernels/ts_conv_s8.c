@@ -2,7 +2,8 @@
  * fused pool computed on the quantized values, as TFLite's pooling ops do. */
 #include "ts_kernels.h"
 
-static int8_t requant(const ts_conv_t *p, int32_t acc, int o)
+/* inlined: a call per output channel costs more than the arithmetic */
+static inline __attribute__((always_inline)) int8_t requant(const ts_conv_t *p, int32_t acc, int o)
 {
     int32_t v = ts_requant(acc, p->mult[o], p->shift[o]) + p->out_offset;
     return (int8_t)ts_clampi(v, p->qlo, p->qhi);
