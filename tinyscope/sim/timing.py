@@ -375,13 +375,8 @@ def ppb_read(uc, offset, size, user):
         return np.uint64((S[CLOCK] - S[CYC_BASE]) & 0xFFFFFFFF)
     if off < 0x80:
         return np.uint64(1)
-    if off == 0xED80:
-        line_words = 8
-        code = 0
-        while (4 << code) < line_words:
-            code += 1
-        v = ((S[DC_SETS] - 1) << 13) | ((S[DC_WAYS] - 1) << 3) | max(code - 2, 0) + 1
-        return np.uint64(v)
+    if off == 0xED80:  # CCSIDR: NumSets-1 [27:13], Associativity-1 [12:3], LineSize = log2(words) - 2 = 1
+        return np.uint64(((S[DC_SETS] - 1) << 13) | ((S[DC_WAYS] - 1) << 3) | 1)
     if off < PPB_WORDS * 4:
         return np.uint64(S[S[O_PPB] + (off >> 2)] & 0xFFFFFFFF)
     return np.uint64(0)
