@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 import tinyscope
+from tinyscope import reference
 from tinyscope.build.config import BuildConfig
 from tinyscope.build.firmware import build_firmware
 from tinyscope.sim import simulate
@@ -30,3 +31,11 @@ def test_every_executed_instruction_is_decoded(model, tmp_path):
     assert not missing, missing[:10]
     assert r.instructions <= 2 * r.cycles  # dual issue at most
     assert int(np.sum(r.pc_stats["cycles"])) <= r.cycles
+
+
+def test_int8_firmware_is_bit_exact_on_the_target(tmp_path):
+    """The SMLAD path of the int8 conv (ic % 4 == 0) runs only on the Arm build: check it there."""
+    graph = tinyscope.load("zoo:tiny-dscnn-int8")
+    fw = build_firmware(graph, tmp_path, BuildConfig())
+    out = fw.parse(simulate(fw.elf, fw.target).stdout).output
+    np.testing.assert_array_equal(out.ravel(), reference.run(graph, [fw.input[None]])[0].ravel())

@@ -1,6 +1,38 @@
 /* int8 convolution and depthwise convolution (TFLite per-channel quantization), with an optional
  * fused pool computed on the quantized values, as TFLite's pooling ops do. */
+#include <string.h>
+
 #include "ts_kernels.h"
+
+#if defined(__ARM_FEATURE_DSP) && defined(__ARM_FEATURE_SIMD32)
+#include <arm_acle.h>
+#define TS_SIMD 1
+#else
+#define TS_SIMD 0
+#endif
+
+#if TS_SIMD
+static inline int32_t ror8(int32_t v)
+{
+    return (int32_t)(((uint32_t)v >> 8) | ((uint32_t)v << 24)); /* GCC folds this into SXTB16's rotate */
+}
+
+static inline int32_t load_word(const int8_t *p)
+{
+    int32_t v;
+    memcpy(&v, p, sizeof v); /* one LDR; rows are word aligned when ic % 4 == 0 */
+    return v;
+}
+
+/* Four input channels into one accumulator with two SMLADs: SXTB16 splits the even and odd bytes
+ * into 16-bit lanes, SADD16 adds the input offset in both lanes (values stay within +-255). */
+#define TS_MAC4(acc, x02, x13, wp)                                         \
+    do {                                                                   \
+        const int32_t wv_ = load_word(wp);                                 \
+        acc = __smlad((x02), __sxtb16(wv_), acc);                          \
+        acc = __smlad((x13), __sxtb16(ror8(wv_)), acc);      \
+    } while (0)
+#endif
 
 /* inlined: a call per output channel costs more than the arithmetic */
 static inline __attribute__((always_inline)) int8_t requant(const ts_conv_t *p, int32_t acc, int o)
@@ -36,7 +68,22 @@ static void conv_pixel(const ts_conv_t *p, const int8_t *in, int oy, int ox, int
                 const int8_t *x = in + (iy * p->iw + ix) * p->ic;
                 const int k = (ky * p->kw + kx) * p->ic;
                 const int8_t *wa = w0 + k, *wb = wa + k_size, *wc = wb + k_size, *wd = wc + k_size;
-                for (int c = 0; c < p->ic; c++) {
+                int c = 0;
+#if TS_SIMD
+                if ((p->ic & 3) == 0) {
+                    const int32_t off2 = (int32_t)(((uint32_t)off & 0xFFFFu) | ((uint32_t)off << 16));
+                    for (; c < p->ic; c += 4) {
+                        const int32_t xv = load_word(x + c);
+                        const int32_t x02 = __sadd16(__sxtb16(xv), off2);
+                        const int32_t x13 = __sadd16(__sxtb16(ror8(xv)), off2);
+                        TS_MAC4(a0, x02, x13, wa + c);
+                        TS_MAC4(a1, x02, x13, wb + c);
+                        TS_MAC4(a2, x02, x13, wc + c);
+                        TS_MAC4(a3, x02, x13, wd + c);
+                    }
+                }
+#endif
+                for (; c < p->ic; c++) {
                     const int32_t v = x[c] + off;
                     a0 += v * wa[c];
                     a1 += v * wb[c];
