@@ -3,15 +3,15 @@
 
 /* All output channels of conv output pixel (oy, ox) into px[0..oc). Four channels at a time with
  * four independent accumulators: a chain of FMAs into one register would stall 3 cycles each. */
-static void conv_pixel(const ts_conv_t *p, const float *in, int oy, int ox, float *px)
+static void conv_pixel(const ts_conv_t *p, const float *in, int oy, int ox, int o0, int o1, float *px)
 {
     const float *w = (const float *)p->weights;
     const float *bias = (const float *)p->bias;
     const int k_size = p->kh * p->kw * p->ic;
     const int iy0 = oy * p->sh - p->pt;
     const int ix0 = ox * p->sw - p->pl;
-    int o = 0;
-    for (; o + 4 <= p->oc; o += 4) {
+    int o = o0;
+    for (; o + 4 <= o1; o += 4) {
         const float *w0 = w + o * k_size;
         float a0 = bias[o], a1 = bias[o + 1], a2 = bias[o + 2], a3 = bias[o + 3];
         for (int ky = 0; ky < p->kh; ky++) {
@@ -41,7 +41,7 @@ static void conv_pixel(const ts_conv_t *p, const float *in, int oy, int ox, floa
         px[o + 2] = ts_clampf(a2, p->lo, p->hi);
         px[o + 3] = ts_clampf(a3, p->lo, p->hi);
     }
-    for (; o < p->oc; o++) {
+    for (; o < o1; o++) {
         const float *w0 = w + o * k_size;
         float a0 = bias[o];
         for (int ky = 0; ky < p->kh; ky++) {
@@ -66,14 +66,14 @@ static void conv_pixel(const ts_conv_t *p, const float *in, int oy, int ox, floa
 }
 
 /* All channels of depthwise output pixel (oy, ox): channels are independent accumulators. */
-static void depthwise_pixel(const ts_conv_t *p, const float *in, int oy, int ox, float *px)
+static void depthwise_pixel(const ts_conv_t *p, const float *in, int oy, int ox, int o0, int o1, float *px)
 {
     const float *w = (const float *)p->weights;
     const float *bias = (const float *)p->bias;
     const int m = p->depth_multiplier;
     const int iy0 = oy * p->sh - p->pt;
     const int ix0 = ox * p->sw - p->pl;
-    for (int o = 0; o < p->oc; o++) {
+    for (int o = o0; o < o1; o++) {
         px[o] = bias[o];
     }
     for (int ky = 0; ky < p->kh; ky++) {
@@ -89,31 +89,43 @@ static void depthwise_pixel(const ts_conv_t *p, const float *in, int oy, int ox,
             const float *x = in + (iy * p->iw + ix) * p->ic;
             const float *wk = w + (ky * p->kw + kx) * p->oc;
             if (m == 1) {
-                for (int o = 0; o < p->oc; o++) {
+                for (int o = o0; o < o1; o++) {
                     px[o] += x[o] * wk[o];
                 }
             } else {
-                for (int o = 0; o < p->oc; o++) {
+                for (int o = o0; o < o1; o++) {
                     px[o] += x[o / m] * wk[o];
                 }
             }
         }
     }
-    for (int o = 0; o < p->oc; o++) {
+    for (int o = o0; o < o1; o++) {
         px[o] = ts_clampf(px[o], p->lo, p->hi);
     }
 }
 
-typedef void (*pixel_fn)(const ts_conv_t *, const float *, int, int, float *);
+typedef void (*pixel_fn)(const ts_conv_t *, const float *, int, int, int, int, float *);
 
 /* Drive a pixel function over the output, pooling on the fly when a pool is fused. */
-static void conv_driver(const ts_conv_t *p, const float *in, float *out, pixel_fn pixel)
+static void conv_block(const ts_conv_t *p, const float *in, float *out, pixel_fn pixel, int o0, int o1);
+
+/* Output channels are produced `block` at a time over the whole output, so one block's weights
+ * (4 channels x kh x kw x ic) stay in the D-cache instead of being streamed again for every pixel. */
+static void conv_driver(const ts_conv_t *p, const float *in, float *out, pixel_fn pixel, int block)
+{
+    for (int o0 = 0; o0 < p->oc; o0 += block) {
+        const int o1 = o0 + block < p->oc ? o0 + block : p->oc;
+        conv_block(p, in, out, pixel, o0, o1);
+    }
+}
+
+static void conv_block(const ts_conv_t *p, const float *in, float *out, pixel_fn pixel, int o0, int o1)
 {
     const ts_pool_t *pl = &p->pool;
     if (pl->kind == TS_POOL_NONE) {
         for (int oy = 0; oy < p->oh; oy++) {
             for (int ox = 0; ox < p->ow; ox++) {
-                pixel(p, in, oy, ox, out + (oy * p->ow + ox) * p->oc);
+                pixel(p, in, oy, ox, o0, o1, out + (oy * p->ow + ox) * p->oc);
             }
         }
         return;
@@ -133,24 +145,24 @@ static void conv_driver(const ts_conv_t *p, const float *in, float *out, pixel_f
                     if (cx < 0 || cx >= p->ow) {
                         continue;
                     }
-                    pixel(p, in, cy, cx, px);
+                    pixel(p, in, cy, cx, o0, o1, px);
                     if (count == 0) {
-                        for (int o = 0; o < p->oc; o++) {
+                        for (int o = o0; o < o1; o++) {
                             dst[o] = px[o];
                         }
                     } else if (pl->kind == TS_POOL_MAX) {
-                        for (int o = 0; o < p->oc; o++) {
+                        for (int o = o0; o < o1; o++) {
                             dst[o] = px[o] > dst[o] ? px[o] : dst[o];
                         }
                     } else {
-                        for (int o = 0; o < p->oc; o++) {
+                        for (int o = o0; o < o1; o++) {
                             dst[o] += px[o];
                         }
                     }
                     count++;
                 }
             }
-            for (int o = 0; o < p->oc; o++) {
+            for (int o = o0; o < o1; o++) {
                 const float v = pl->kind == TS_POOL_AVG ? dst[o] / (float)count : dst[o];
                 dst[o] = ts_clampf(v, pl->lo, pl->hi);
             }
@@ -160,10 +172,10 @@ static void conv_driver(const ts_conv_t *p, const float *in, float *out, pixel_f
 
 void ts_conv2d_f32(const ts_conv_t *p, const float *in, float *out)
 {
-    conv_driver(p, in, out, conv_pixel);
+    conv_driver(p, in, out, conv_pixel, 4);
 }
 
 void ts_depthwise_f32(const ts_conv_t *p, const float *in, float *out)
 {
-    conv_driver(p, in, out, depthwise_pixel);
+    conv_driver(p, in, out, depthwise_pixel, p->oc);
 }
