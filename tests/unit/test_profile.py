@@ -7,7 +7,7 @@ import pytest
 
 from tinyscope.errors import InputError
 from tinyscope.profile.functions import function_table
-from tinyscope.profile.hotloops import hot_loops
+from tinyscope.profile.hotloops import hot_blocks, hot_loops
 from tinyscope.profile.layers import LayerRow
 from tinyscope.profile.timeline import chrome_trace, folded_stacks
 from tinyscope.sim.elf import Symbol, Symbols
@@ -87,3 +87,13 @@ def test_presets_and_toml_grids(tmp_path):
     g.write_text("not toml [")
     with pytest.raises(InputError, match="not valid TOML"):
         load_grid(g)
+
+
+def test_hot_blocks_group_instructions_that_run_together():
+    r, syms = fake_result()
+    text = {BASE + 0x0: "movs r0, #1", BASE + 0x2: "movs r1, #2", BASE + 0x4: "bl #0x8000020",
+            BASE + 0x20: "ldrb r3, [r1], #1", BASE + 0x24: "strb r3, [r0], #1", BASE + 0x28: "subs r2, #1",
+            BASE + 0x2A: "bne #0x8000020"}
+    blocks = hot_blocks(r, syms, text)
+    assert [(b.function, b.iterations, len(b.lines)) for b in blocks] == [("copy", 100, 4), ("main", 1, 3)]
+    assert blocks[0].cycles == 4 * 15 and "byte-by-byte" in blocks[0].notes[0]

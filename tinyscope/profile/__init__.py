@@ -20,7 +20,7 @@ from tinyscope.frontend import load
 from tinyscope.ir.graph import Graph
 from tinyscope.plan.analyze import ModelFigures, analyze
 from tinyscope.profile.functions import FunctionRow, function_table
-from tinyscope.profile.hotloops import Loop, hot_loops
+from tinyscope.profile.hotloops import Loop, hot_blocks, hot_loops
 from tinyscope.profile.layers import LayerRow, layer_table
 from tinyscope.profile.timeline import chrome_trace, folded_stacks, plot_timeline, write_trace
 from tinyscope.sim import SimResult, simulate
@@ -40,6 +40,7 @@ class Profile:
     functions: list[FunctionRow]
     layers: list[LayerRow]
     loops: list[Loop]
+    blocks: list[Loop]
     agreement: dict
     symbols: object
 
@@ -94,7 +95,7 @@ def run_profile(model: str, config: BuildConfig, cache: Path | None = None) -> P
     text = decode_elf(fw.elf, load_core()).text
     return Profile(model, graph, analyze(graph), fw, harness, result, function_table(result, image.symbols),
                    layer_table(result, graph), hot_loops(result, image.symbols, text),
-                   _agreement(graph, fw, harness.output), image.symbols)
+                   hot_blocks(result, image.symbols, text), _agreement(graph, fw, harness.output), image.symbols)
 
 
 def _csv(path: Path, rows: list[dict]) -> None:
@@ -111,8 +112,8 @@ def write_profile(p: Profile, out: Path) -> dict[str, Path]:
     """Machine-readable results and pictures of one profile, in ``out``."""
     out.mkdir(parents=True, exist_ok=True)
     files = {"run": out / "run.json", "functions": out / "functions.csv", "layers": out / "layers.csv",
-             "loops": out / "hotloops.json", "trace": out / "trace.json", "folded": out / "stacks.folded",
-             "sim": out / "sim.npz"}
+             "loops": out / "hotloops.json", "blocks": out / "hotblocks.json", "trace": out / "trace.json",
+             "folded": out / "stacks.folded", "sim": out / "sim.npz"}
     files["run"].write_text(json.dumps(p.summary(), indent=2))
     _csv(files["functions"], [{"function": f.name, "calls": f.calls, "exclusive": f.exclusive,
                                "inclusive": f.inclusive, "share": round(f.share, 5), "per_call": round(f.per_call, 1),
@@ -121,6 +122,7 @@ def write_profile(p: Profile, out: Path) -> dict[str, Path]:
                               for f in p.functions])
     _csv(files["layers"], [asdict(lay) for lay in p.layers])
     files["loops"].write_text(json.dumps([asdict(lp) for lp in p.loops], indent=1))
+    files["blocks"].write_text(json.dumps([asdict(b) for b in p.blocks], indent=1))
     write_trace(files["trace"], chrome_trace(p.result, p.symbols, p.layers, p.firmware.target.cpu_hz))
     files["folded"].write_text(folded_stacks(p.result, p.symbols))
     p.result.save(files["sim"])

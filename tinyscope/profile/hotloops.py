@@ -95,3 +95,36 @@ def hot_loops(result: SimResult, symbols: Symbols, text: dict[int, str], top: in
         if len(out) == top:
             break
     return out
+
+
+def hot_blocks(result: SimResult, symbols: Symbols, text: dict[int, str], top: int = 5) -> list[Loop]:
+    """The costliest basic blocks: runs of consecutive instructions that all executed equally often
+    (a block's instructions run together), ranked by cycles. ``iterations`` is the block's count."""
+    st = result.pc_stats
+    total = max(int(st["cycles"].sum()), 1)
+    blocks: list[list[int]] = []
+    prev_addr, prev_count = None, None
+    for addr in sorted(text):
+        i = result.index(addr)
+        count = int(st["count"][i]) if i >= 0 else 0
+        if count == 0:
+            prev_addr = None
+            continue
+        starts_new = (prev_addr is None or count != prev_count or _BRANCH.match(text[prev_addr].split()[0]) is not None
+                      or text[prev_addr].startswith(("bx", "pop", "bl")))
+        if starts_new:
+            blocks.append([addr])
+        else:
+            blocks[-1].append(addr)
+        prev_addr, prev_count = addr, count
+    ranked = sorted(blocks, key=lambda b: -sum(int(st["cycles"][result.index(a)]) for a in b))[:top]
+    out = []
+    for b in ranked:
+        lines = [Line(a, text[a], int(st["count"][result.index(a)]), int(st["cycles"][result.index(a)]),
+                      int(sum(st[c][result.index(a)] for c in STALL_COLUMNS)),
+                      int(st["icache_miss"][result.index(a)]), int(st["dcache_miss"][result.index(a)])) for a in b]
+        cyc = sum(ln.cycles for ln in lines)
+        sym = symbols.lookup(b[0])
+        out.append(Loop(sym.name if sym else f"0x{b[0]:08x}", b[0], b[-1], lines[0].count, cyc, cyc / total, lines,
+                        _notes(lines)))
+    return out

@@ -77,8 +77,9 @@ def _profile_sections(folder: Path) -> list[str]:
          "<h2>Timeline</h2><p>Which symbol ran when (trace.json opens in ui.perfetto.dev).</p>"
          + _img(folder / "timeline.png", "timeline")]
     loops = json.loads((folder / "hotloops.json").read_text()) if (folder / "hotloops.json").is_file() else []
-    s.append("<h2>Hot loops</h2>")
-    for lp in loops[:3]:
+    blocks = json.loads((folder / "hotblocks.json").read_text()) if (folder / "hotblocks.json").is_file() else []
+    s.append("<h2>Hot loops and blocks</h2>")
+    for lp in loops[:3] + blocks[:2]:
         notes = "".join(f'<p class="note">{_e(n)}</p>' for n in lp["notes"])
         lines = "\n".join(f"{ln['addr']:08x}  {ln['text']:<36} exec {ln['count']:>9,}  cycles {ln['cycles']:>10,}  "
                           f"stalls {ln['stalls']:>9,}  I$miss {ln['icache_miss']:>6,}  D$miss {ln['dcache_miss']:>7,}"

@@ -44,8 +44,10 @@ def render_profile(p: Profile, top: int = 12, loops: int = 3) -> str:
                    [[lay.c_id, lay.m_id, lay.name[:32], lay.op, f"{lay.macc:,}", f"{lay.cycles:,}",
                      f"{lay.cycles_per_macc:.2f}", _pct(lay.share), f"{lay.dcache_miss:,}"] for lay in p.layers])
     parts = ["\n".join(head), "", render(funcs, stalls, layers)]
-    for lp in p.loops[:loops]:
-        parts.append(f"hot loop in {lp.function} 0x{lp.start:08x}-0x{lp.end:08x}: {lp.iterations:,} iterations, "
+    hot = [("hot loop", "iterations", lp) for lp in p.loops[:loops]]
+    hot += [("hot block", "executions", b) for b in p.blocks[:2]]
+    for kind, unit, lp in hot:
+        parts.append(f"{kind} in {lp.function} 0x{lp.start:08x}-0x{lp.end:08x}: {lp.iterations:,} {unit}, "
                      f"{lp.cycles:,} cycles ({_pct(lp.share)})" + "".join(f"\n  ! {n}" for n in lp.notes))
         rows = [[f"{ln.addr:08x}", ln.text, f"{ln.count:,}", f"{ln.cycles:,}", f"{ln.stalls:,}",
                  f"{ln.icache_miss:,}", f"{ln.dcache_miss:,}"] for ln in lp.lines]
