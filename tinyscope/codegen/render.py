@@ -37,7 +37,7 @@ def _array_values(a: np.ndarray, ctype: str) -> str:
     if ctype == "float":
         if not np.all(np.isfinite(a)):
             raise ValueError("non-finite constant")
-        items = [f"{float(v)!r}f" if float(v) != int(v) or abs(v) > 1e15 else f"{float(v)!r}f" for v in a]
+        items = [f"{float(v)!r}f" for v in a]  # repr of the float32 value round-trips exactly
     else:
         items = [str(int(v)) for v in a]
     lines = []

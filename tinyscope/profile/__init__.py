@@ -89,10 +89,11 @@ def _agreement(graph: Graph, fw: Firmware, out: np.ndarray) -> dict:
 def run_profile(model: str, config: BuildConfig, cache: Path | None = None) -> Profile:
     graph = load(model)
     fw, _ = cached_firmware(graph, config, cache)
-    result = simulate(fw.elf, fw.target)
+    code = decode_elf(fw.elf, load_core())  # once: the simulator's tables and the listings' text
+    result = simulate(fw.elf, fw.target, code=code)
     harness = fw.parse(result.stdout)
     image = read_image(fw.elf)
-    text = decode_elf(fw.elf, load_core()).text
+    text = code.text
     return Profile(model, graph, analyze(graph), fw, harness, result, function_table(result, image.symbols),
                    layer_table(result, graph), hot_loops(result, image.symbols, text),
                    hot_blocks(result, image.symbols, text), _agreement(graph, fw, harness.output), image.symbols)

@@ -31,7 +31,7 @@ from unicorn.unicorn_py3.unicorn import uclib
 
 from tinyscope.errors import SimError
 from tinyscope.sim import timing as T
-from tinyscope.sim.decode import CodeTables, decode_elf
+from tinyscope.sim.decode import NF, CodeTables, decode_elf
 from tinyscope.sim.elf import Image, read_image
 from tinyscope.sim.result import EVENT_DTYPE, ITM_DTYPE, SimResult
 from tinyscope.targets import Target, load_target
@@ -171,12 +171,16 @@ def _semihosting(uc: Uc, run: _Run) -> bool:
 
 def simulate(elf_path: str | Path, target: str | Target = "stm32h743", *, max_instructions: int = 2_000_000_000,
              timeout_s: float = 900.0, profile: bool = True, timing: bool = True,
-             events_cap: int = 2_000_000) -> SimResult:
-    """Run the firmware until it exits through semihosting; faults and hangs raise SimError."""
+             events_cap: int = 2_000_000, code: CodeTables | None = None) -> SimResult:
+    """Run the firmware until it exits through semihosting; faults and hangs raise SimError.
+
+    ``code`` is the ELF's decode (decode_elf) when the caller already has it, e.g. the profiler.
+    """
     tgt = load_target(target) if isinstance(target, str) else target
     core = load_core()
     image = read_image(elf_path)
-    code = decode_elf(elf_path, core) if timing else CodeTables([], np.zeros((1, 13), np.int64), {})
+    if code is None:
+        code = decode_elf(elf_path, core) if timing else CodeTables([], np.zeros((1, NF), np.int64), {})
     S = _layout(tgt, core, code, events_cap if profile else 0, 100_000)
     user = S.ctypes.data
     uc = Uc(UC_ARCH_ARM, UC_MODE_THUMB | UC_MODE_MCLASS)
