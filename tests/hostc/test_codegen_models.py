@@ -11,7 +11,7 @@ import pytest
 
 import tinyscope
 from tinyscope import reference
-from tinyscope.build.host import HostNetwork, compile_shared
+from tinyscope.build.host import HostNetwork, compile_host
 from tinyscope.codegen import generate
 from tinyscope.reference.inputs import load_inputs, random_inputs
 from tinyscope.report.metrics import compare
@@ -63,7 +63,7 @@ def generated(request, tmp_path_factory):
 
 def test_host_build_matches_reference(generated):
     graph, code, folder = generated
-    net = HostNetwork(compile_shared(code, folder), code, graph)
+    net = HostNetwork(compile_host(code, folder), code, graph)
     samples = random_inputs(graph, 4, seed=1)
     ours = np.stack([net.run(x) for x in samples])
     ref = np.stack([reference.run(graph, [x[None]])[0] for x in samples])
@@ -110,7 +110,7 @@ def test_study_digit_is_a_two_in_generated_c(name, tmp_path):
         pytest.skip(f"{SHARED_MODELS} not present")
     graph = tinyscope.load(shared_model(name))
     code = generate(graph, tmp_path / "c")
-    net = HostNetwork(compile_shared(code, tmp_path), code, graph)
+    net = HostNetwork(compile_host(code, tmp_path), code, graph)
     digit = load_inputs(graph, shared_model("mnist_digit2.csv"))
     assert int(net.run(digit[0]).argmax()) == 2
 

@@ -120,7 +120,7 @@ def build_firmware(graph: Graph, out_dir: str | Path, config: BuildConfig) -> Fi
         used, size = usage[code_region.mirror_of]
         usage[code_region.mirror_of] = (used + n, size)
         usage[code_region.name] = (n, code_region.size)
-    info = {"tinyscope": __version__, "model": graph.source, "model_sha256": model_hash(graph.source),
+    info = {"tinyscope": __version__, "model": graph.source, "model_sha256": model_hash(graph),
             "target": target.name, "cpu_hz": target.cpu_hz, "placement": placement.as_dict(),
             "config": config.as_dict(), "toolchain": toolchain.version(),
             "cflags": [*toolchain.cpu_flags(target), *toolchain.CFLAGS, config.opt],

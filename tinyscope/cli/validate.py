@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from tinyscope import reference
-from tinyscope.build.host import HostNetwork, compile_shared
+from tinyscope.build.host import HostNetwork, compile_host
 from tinyscope.cli.base import Command, out
 from tinyscope.codegen import generate
 from tinyscope.errors import ValidationError
@@ -50,8 +50,8 @@ class ValidateCommand(Command):
         samples = load_inputs(graph, args.inputs) if args.inputs else random_inputs(graph, args.n, args.seed)
         with tempfile.TemporaryDirectory(prefix="tinyscope-validate-") as tmp:
             code = generate(graph, Path(tmp) / "c", "network")
-            net = HostNetwork(compile_shared(code, Path(tmp)), code, graph)
-            ours = np.stack([net.run(x) for x in samples])
+            net = HostNetwork(compile_host(code, Path(tmp)), code, graph)
+            ours = net.run_batch(samples)
         ref = np.stack([reference.run(graph, [x[None]])[0][0] for x in samples])
         int8 = graph.output_tensors()[0].dtype is DType.INT8
         rows, failures, doc = [], [], []

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from tinyscope.codegen.cnames import identifier
 from tinyscope.errors import UnsupportedError
 from tinyscope.ir import fixedpoint as fx
 from tinyscope.ir.graph import DType, Graph, Op, Tensor
@@ -42,9 +43,7 @@ class Consts:
     def add(self, key: str, ctype: str, values: np.ndarray, source: str, is_weight: bool) -> str:
         if key in self.by_key:
             return self.by_key[key]
-        from tinyscope.codegen.cnames import identifier
-
-        ident = identifier(self.prefix, len(self.arrays), source)
+        ident = identifier(self.prefix, "c", len(self.arrays))
         self.arrays[ident] = ConstArray(ident, ctype, np.ascontiguousarray(values).ravel(), source, is_weight)
         self.by_key[key] = ident
         return ident

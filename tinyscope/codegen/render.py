@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from tinyscope import __version__
-from tinyscope.codegen.cnames import comment
+from tinyscope.codegen.cnames import comment, string_literal
 from tinyscope.codegen.layers import EMITTERS, Call, Consts, check_supported
 from tinyscope.ir.graph import DType, Graph, Tensor
 from tinyscope.plan.analyze import analyze
@@ -87,7 +87,7 @@ def render(graph: Graph, name: str, split_weights: bool = False) -> Rendered:
           f"void {name}_set_layer_hook({name}_layer_hook_t fn);",
           "/* Runs the network once: input and output are caller buffers of the sizes above. */",
           f"int {name}_run(const void *input, void *output);",
-          "/* Name of a layer, for reports (escaped: printable ASCII only). */",
+          "/* Name of a layer, for reports: the model's name as UTF-8 bytes. */",
           f"const char *{name}_layer_name(int layer);",
           "", f"#endif /* {upper}_H */", ""]
 
@@ -105,16 +105,16 @@ def render(graph: Graph, name: str, split_weights: bool = False) -> Rendered:
          f"uint8_t {name}_arena[{max(plan.size, 8)}] __attribute__((aligned(8), section(\".tinyscope.activations\")));",
          "", f"static {name}_layer_hook_t {name}_hook;", ""]
     for ident, arr in consts.arrays.items():
-        c.append(f"extern const {arr.ctype} {ident}[{arr.values.size}];")
+        c.append(f"extern const {arr.ctype} {ident}[{arr.values.size}];  /* {comment(arr.source, 60)} */")
     c.append("")
     names = []
     for s, call in zip(steps, calls):
         ops = " + ".join(f"{op.type.value} {comment(op.name, 60)}" for op in s.ops)
         c.append(f"/* layer {s.index}: {ops} */")
         c.append(f"static const {call.struct} {name}_layer{s.index} = {_value(call.fields)};")
-        names.append(comment(s.name, 60).replace('"', "'"))
+        names.append(string_literal(s.name))
     c += ["", f"static const char *const {name}_names[{len(steps)}] = {{"]
-    c += [f'    "{n}",' for n in names]
+    c += [f"    {n}," for n in names]
     c += ["};", "",
           f"void {name}_set_layer_hook({name}_layer_hook_t fn)", "{", f"    {name}_hook = fn;", "}", "",
           f"const char *{name}_layer_name(int layer)", "{",
