@@ -17,6 +17,7 @@ from tinyscope.build.qemu import run_qemu
 from tinyscope.cli.base import Command, out, write_outputs
 from tinyscope.cli.build import usage_table
 from tinyscope.frontend import load
+from tinyscope.outputs import check_folder
 from tinyscope.report.metrics import compare
 
 
@@ -46,6 +47,8 @@ class RunCommand(Command):
         parser.add_argument("-o", "--output", type=Path, metavar="DIR", help="also write run.json into DIR")
 
     def invoke(self, args: argparse.Namespace) -> int:
+        if args.output is not None:
+            check_folder(args.output)
         graph = load(args.model)
         fw, cached = cached_firmware(graph, config_from_args(args))
         res = execute(fw, args.engine)

@@ -20,7 +20,7 @@ import numpy as np
 
 from tinyscope import reference
 from tinyscope.build.host import HostNetwork, compile_host
-from tinyscope.cli.base import Command, out
+from tinyscope.cli.base import Command, count, out
 from tinyscope.codegen import generate
 from tinyscope.errors import ValidationError
 from tinyscope.frontend import load
@@ -38,7 +38,8 @@ class ValidateCommand(Command):
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
         parser.add_argument("model", help="a .tflite, .h5, .keras or .onnx file, or zoo:<name>")
         parser.add_argument("--inputs", type=Path, help="samples: .npy, .npz or .csv (default: random)")
-        parser.add_argument("-n", type=int, default=10, help="number of random samples (default 10)")
+        parser.add_argument("-n", type=count(1, 10_000), default=10,
+                            help="number of random samples (default 10, at most 10,000)")
         parser.add_argument("--seed", type=int, default=0, help="seed of the random samples")
         parser.add_argument("--max-l2r", type=float, default=1e-6, help="float32, C vs reference")
         parser.add_argument("--max-int8-diff", type=int, default=0, help="int8, C vs reference (LSB)")
