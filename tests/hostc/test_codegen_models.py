@@ -117,7 +117,7 @@ def test_study_digit_is_a_two_in_generated_c(name, tmp_path):
 
 def test_sizes_agree_with_analyze(generated):
     graph, code, _ = generated
-    figures = graph.analyze()
+    figures = tinyscope.analyze(graph)
     header = (code.folder / "network.h").read_text()
     assert f"#define network_ACTIVATIONS_SIZE {figures.activations_bytes} " in header
     assert f"#define network_MACC {figures.macc}" in header

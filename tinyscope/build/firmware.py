@@ -17,7 +17,6 @@ from pathlib import Path
 import numpy as np
 from elftools.elf.elffile import ELFFile
 
-from tinyscope import __version__
 from tinyscope.build import linker, toolchain
 from tinyscope.build.config import BuildConfig
 from tinyscope.build.protocol import HarnessOutput, parse_output
@@ -28,6 +27,7 @@ from tinyscope.outputs import staged_folder
 from tinyscope.plan.analyze import model_hash
 from tinyscope.reference.inputs import load_inputs, random_inputs
 from tinyscope.targets import Target, load_target
+from tinyscope.version import __version__
 
 HARNESS = ("ts_harness.h", "startup.c", "main.c", "memcpy_bytes.c")
 # Start-up and the byte memcpy must stay plain loops (no call to memcpy from inside memcpy).

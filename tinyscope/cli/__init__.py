@@ -10,7 +10,6 @@ import argparse
 import os
 import sys
 
-from tinyscope import __version__
 from tinyscope.cli.analyze import AnalyzeCommand
 from tinyscope.cli.base import Command, OneLineParser, set_quiet
 from tinyscope.cli.build import BuildCommand
@@ -22,6 +21,7 @@ from tinyscope.cli.sim import SimCommand
 from tinyscope.cli.study import StudyCommand
 from tinyscope.cli.validate import ValidateCommand
 from tinyscope.errors import TinyscopeError
+from tinyscope.version import __version__
 
 COMMANDS: list[type[Command]] = [AnalyzeCommand, GenerateCommand, ValidateCommand, BuildCommand, RunCommand,
                                   SimCommand, ProfileCommand, StudyCommand, ReportCommand]
