@@ -5,6 +5,7 @@ Python API mirroring the CLI::
     import tinyscope
     g = tinyscope.load("model.tflite")      # or "zoo:mnist-cnn"
     figures = tinyscope.analyze(g)           # the `tinyscope analyze` figures
+    report = tinyscope.validate(g, n=5)      # `tinyscope validate`: report.passed, report.pairs
 
 The conveniences below load lazily, so ``import tinyscope.errors`` (or any leaf) costs only itself.
 """
@@ -17,11 +18,13 @@ from typing import TYPE_CHECKING, Any
 from tinyscope.version import __version__
 
 if TYPE_CHECKING:
+    from tinyscope.api.validate import validate
     from tinyscope.errors import TinyscopeError
     from tinyscope.frontend import load
     from tinyscope.plan.analyze import analyze
 
-_LAZY = {"TinyscopeError": "tinyscope.errors", "load": "tinyscope.frontend", "analyze": "tinyscope.plan.analyze"}
+_LAZY = {"TinyscopeError": "tinyscope.errors", "load": "tinyscope.frontend", "analyze": "tinyscope.plan.analyze",
+         "validate": "tinyscope.api.validate"}
 
 
 def __getattr__(name: str) -> Any:
@@ -30,4 +33,4 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module 'tinyscope' has no attribute {name!r}")
 
 
-__all__ = ["__version__", "TinyscopeError", "analyze", "load"]
+__all__ = ["__version__", "TinyscopeError", "analyze", "load", "validate"]

@@ -22,6 +22,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("build", "sim"),
     ("profile",),
     ("report", "study"),
+    ("api",),
     ("cli",),
 ]
 RANK = {pkg: i for i, row in enumerate(LAYERS) for pkg in row}

@@ -19,7 +19,6 @@ from elftools.elf.elffile import ELFFile
 
 from tinyscope.build import linker, toolchain
 from tinyscope.build.config import BuildConfig
-from tinyscope.build.protocol import HarnessOutput, parse_output
 from tinyscope.codegen import library_files
 from tinyscope.errors import BuildError, InputError
 from tinyscope.ir.graph import Graph
@@ -48,11 +47,6 @@ class Firmware:
     input: np.ndarray
     macc: int = 0
     info: dict = field(default_factory=dict)
-
-    @staticmethod
-    def parse(text: str) -> HarnessOutput:
-        """Parse what the harness printed over semihosting."""
-        return parse_output(text)
 
 
 def model_input(graph: Graph, config: BuildConfig) -> np.ndarray:

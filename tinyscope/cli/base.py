@@ -10,6 +10,8 @@ from typing import NoReturn
 
 from tinyscope.outputs import staged_folder
 
+MODEL_HELP = "a .tflite, .h5, .keras or .onnx file, or zoo:<name>"
+
 
 class Command:
     """A CLI verb. Subclasses set NAME and HELP, add arguments, and implement ``invoke``."""

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 
 import numpy as np
 
 from tinyscope.codegen.cnames import comment, string_literal
 from tinyscope.codegen.layers import EMITTERS, Call, Consts, check_supported
+from tinyscope.errors import ModelError
 from tinyscope.ir.graph import DType, Graph, Tensor
 from tinyscope.plan.analyze import analyze
 from tinyscope.plan.arena import plan_arena
@@ -33,10 +33,10 @@ def _value(v: object) -> str:
     return str(v)
 
 
-def _array_values(a: np.ndarray, ctype: str) -> str:
+def _array_values(a: np.ndarray, ctype: str, source: str) -> str:
     if ctype == "float":
         if not np.all(np.isfinite(a)):
-            raise ValueError("non-finite constant")
+            raise ModelError(f"constant {source[:80]!r} holds values that are not finite (NaN or infinity)")
         items = [f"{float(v)!r}f" for v in a]  # repr of the float32 value round-trips exactly
     else:
         items = [str(int(v)) for v in a]
@@ -136,16 +136,8 @@ def render(graph: Graph, name: str, split_weights: bool = False) -> Rendered:
         w += [f"/* {comment(arr.source)} */",
               f"const {arr.ctype} {ident}[{arr.values.size}] __attribute__((aligned(8), "
               f"section(\"{section}\"))) = {{",
-              _array_values(arr.values, arr.ctype), "};", ""]
+              _array_values(arr.values, arr.ctype, arr.source), "};", ""]
 
     kernel_files = sorted({call.kernel_file for call in calls})
     return Rendered({f"{name}.h": "\n".join(h), f"{name}.c": "\n".join(c), f"{name}_weights.c": "\n".join(w)},
                     kernel_files, plan.size, figures.weights_bytes, figures.macc)
-
-
-def digest(files: dict[str, str]) -> str:
-    """A short hash of generated text, for caches."""
-    h = hashlib.sha256()
-    for k in sorted(files):
-        h.update(k.encode() + b"\0" + files[k].encode() + b"\0")
-    return h.hexdigest()[:16]

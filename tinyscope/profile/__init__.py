@@ -15,7 +15,7 @@ from tinyscope import reference
 from tinyscope.build.cache import cached_firmware
 from tinyscope.build.config import BuildConfig
 from tinyscope.build.firmware import Firmware
-from tinyscope.build.protocol import HarnessOutput
+from tinyscope.build.protocol import HarnessOutput, parse_output
 from tinyscope.frontend import load
 from tinyscope.ir.graph import Graph
 from tinyscope.outputs import staged_folder
@@ -92,7 +92,7 @@ def run_profile(model: str, config: BuildConfig, cache: Path | None = None) -> P
     fw, _ = cached_firmware(graph, config, cache)
     code = decode_elf(fw.elf, load_core())  # once: the simulator's tables and the listings' text
     result = simulate(fw.elf, fw.target, code=code)
-    harness = fw.parse(result.stdout)
+    harness = parse_output(result.stdout)
     image = read_image(fw.elf)
     text = code.text
     return Profile(model, graph, analyze(graph), fw, harness, result, function_table(result, image.symbols),
