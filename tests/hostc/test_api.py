@@ -32,3 +32,27 @@ def test_non_finite_weights_are_a_model_error(tmp_path):
     with pytest.raises(ModelError, match="not finite"):
         tinyscope.validate(b.finish([y]), n=1)
     assert not list(tmp_path.iterdir())
+
+
+def _mlp(widths: list[int]):
+    rng = np.random.default_rng(3)
+    b = GraphBuilder("mlp")
+    x = b.input("x", (1, widths[0]))
+    for i, (k, n) in enumerate(zip(widths, widths[1:])):
+        w = (rng.standard_normal((n, k)) / np.sqrt(k)).astype(np.float32)
+        x = b.op(OpType.FULLY_CONNECTED, f"fc{i}", [x, b.const(f"w{i}", w), b.const(f"b{i}", np.zeros(n, np.float32))],
+                 FullyConnectedAttrs())
+    return b.finish([x])
+
+
+def test_float_threshold_scales_with_depth_and_width_and_is_shown():
+    from tinyscope.api.validate import FLOAT32_EPS, float_tolerance
+
+    small, big = _mlp([1, 3]), _mlp([2048, 1024, 1024, 1024, 10])
+    assert float_tolerance(small) == 1e-6
+    expected = 8 * FLOAT32_EPS * (np.sqrt(2048) + 3 * np.sqrt(1024))
+    assert float_tolerance(big) == pytest.approx(expected) and float_tolerance(big) > 1e-6
+    r = tinyscope.validate(big, n=4)
+    assert r.passed, [(p.pair, p.metrics.l2r, p.limit) for p in r.pairs]
+    assert r.pairs[0].limit == f"l2r <= {expected:.2g}"
+    assert r.runtime is None and "built-in" not in (r.runtime_missing or "x")
