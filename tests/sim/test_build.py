@@ -77,15 +77,16 @@ def test_f7_code_through_the_itcm_flash_mirror(graph, tmp_path: Path) -> None:
 
 
 def test_harness_switches_caches_and_marks_layers_on_itm(graph, tmp_path: Path) -> None:
-    from tinyscope.build.protocol import decode_itm, parse_output
+    from tinyscope.build.protocol import parse_output
     from tinyscope.sim import simulate
+    from tinyscope.targets.armv7m import ITM_LAYER_PORT, decode_itm_layer
 
     runs = {}
     for caches in ("on", "off"):
         fw = build_firmware(graph, tmp_path / caches, BuildConfig(icache=caches == "on", dcache=caches == "on"))
         result = simulate(fw.elf, fw.target, profile=False)
         runs[caches] = parse_output(result.stdout)
-        marks = [decode_itm(int(w)) for w in result.itm["value"][result.itm["port"] == 1]]
+        marks = [decode_itm_layer(int(w)) for w in result.itm["value"][result.itm["port"] == ITM_LAYER_PORT]]
         n = runs[caches].layer_count
         assert marks == [(i, end) for i in range(n) for end in (False, True)]
     assert runs["off"].cycles > 2 * runs["on"].cycles  # the firmware really enabled both caches

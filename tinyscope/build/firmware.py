@@ -25,7 +25,7 @@ from tinyscope.ir.graph import Graph
 from tinyscope.outputs import staged_folder
 from tinyscope.plan.analyze import model_hash
 from tinyscope.reference.inputs import load_inputs, random_inputs
-from tinyscope.targets import Target, load_target
+from tinyscope.targets import Target, armv7m, load_target
 from tinyscope.version import __version__
 
 HARNESS = ("ts_harness.h", "startup.c", "main.c", "memcpy_bytes.c")
@@ -116,6 +116,7 @@ def firmware_sources(graph: Graph, config: BuildConfig) -> FirmwareSources:
     harness = resources.files("tinyscope.build").joinpath("harness")
     for name in HARNESS:
         files[f"src/{name}"] = harness.joinpath(name).read_text(encoding="utf-8")
+    files["src/ts_regs.h"] = armv7m.c_header()
     files["firmware.ld"] = linker.linker_script(target, placement, config.stack_size)
     inc = ["-I", "src"]
     units = [(f"src/{k}", f"obj/{Path(k).stem}.o", [config.opt, *inc]) for k in texts if k.endswith(".c")]
@@ -174,7 +175,7 @@ def _compile(src: FirmwareSources, folder: Path) -> dict:
             "cflags": [*toolchain.cpu_flags(src.target), *toolchain.CFLAGS, src.config.opt],
             "link": src.link(Path("."))[1:], "usage": {k: {"used": u, "size": s} for k, (u, s) in usage.items()},
             "input_sha256": hashlib.sha256(src.input.tobytes()).hexdigest(), "macc": src.macc,
-            "sources_key": src.key(), "itm": "stimulus port 1: (layer << 1) | end"}
+            "sources_key": src.key(), "itm": f"stimulus port {armv7m.ITM_LAYER_PORT}: (layer << 1) | end"}
     (folder / "build.json").write_text(json.dumps(info, indent=2), encoding="utf-8")
     return info
 
