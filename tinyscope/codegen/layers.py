@@ -21,6 +21,7 @@ from tinyscope.ir.ops import Clamp, OpType
 from tinyscope.plan.schedule import Step
 
 FLT_MAX = "3.402823466e+38f"
+CTYPE = {DType.FLOAT32: "float", DType.INT8: "int8_t", DType.INT32: "int32_t"}  # the C type of each dtype
 
 
 @dataclass
@@ -49,8 +50,7 @@ class Consts:
         return ident
 
     def tensor(self, t: Tensor) -> str:
-        ctype = {DType.FLOAT32: "float", DType.INT8: "int8_t", DType.INT32: "int32_t"}[t.dtype]
-        return self.add(f"tensor:{t.name}", ctype, t.data, t.name, True)
+        return self.add(f"tensor:{t.name}", CTYPE[t.dtype], t.data, t.name, True)
 
 
 @dataclass

@@ -7,15 +7,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from tinyscope.codegen.cnames import comment, string_literal
-from tinyscope.codegen.layers import EMITTERS, Call, Consts, check_supported
+from tinyscope.codegen.layers import CTYPE, EMITTERS, Call, Consts, check_supported
 from tinyscope.errors import ModelError
-from tinyscope.ir.graph import DType, Graph, Tensor
+from tinyscope.ir.graph import Graph, Tensor
 from tinyscope.plan.analyze import analyze
 from tinyscope.plan.arena import plan_arena
 from tinyscope.plan.schedule import schedule
 from tinyscope.version import __version__
-
-CTYPE = {DType.FLOAT32: "float", DType.INT8: "int8_t", DType.INT32: "int32_t"}
 
 
 @dataclass
