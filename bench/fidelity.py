@@ -134,6 +134,8 @@ CASES: tuple[Case, ...] = (
          f"{J} fpu: 'arithmetic instructions cannot be dual issued'"),
     Case("vdiv.f32", "    vdiv.f32 s0, s0, s1", 16.0, f"{J} fpu: vdiv 16 cycles"),
     Case("vsqrt.f32", "    vsqrt.f32 s0, s0", 14.0, f"{J} fpu: vsqrt 14 cycles"),
+    Case("independent vdiv.f32 + add", "    vdiv.f32 s5, s1, s3\n    add.w r0, r0, #1", 16.0,
+         f"{J} fpu: vdiv pairs with one integer instruction and locks the pipeline for the rest"),
     Case("vldr -> vadd", "    vldr s0, [r7]\n    vadd.f32 s5, s5, s0", 3.0,
          f"{J} fpu: vldr.f 1 cycle result latency; vadd chain 3"),
     Case("vldr -> vfma accumulate", "    vldr s0, [r7]\n    vfma.f32 s0, s3, s4\n    vstr s0, [r7, #8]", 3.0 + 3.0,

@@ -317,9 +317,9 @@ def decode_insn(insn, core: CoreTiming) -> Decoded:
         return Decoded(C_FPMAC, lat.fp_mac, 1, F_FP, reads, writes)
     if m in ("vdiv", "vsqrt"):
         if dp:
-            return Decoded(C_DP, lat.dp_div, lat.dp_div - iss.fp_div_overlap, F_FP | F_SINGLE, reads, writes)
+            return Decoded(C_DP, lat.dp_div, lat.dp_div, F_FP | F_SINGLE, reads, writes)
         la = lat.fp_div if m == "vdiv" else lat.fp_sqrt
-        return Decoded(C_FPDIV, la, la - iss.fp_div_overlap, F_FP, reads, writes)
+        return Decoded(C_FPDIV, la, la, F_FP, reads, writes)
     if m in _FPARITH:
         if dp:
             mul = m in ("vmul", "vnmul")

@@ -58,7 +58,6 @@ class Issue:
     width: int
     words_per_cycle: int
     div_cycles: int
-    fp_div_overlap: int
     table_branch_cycles: int
     dp_add_cycles: int
     dp_mul_cycles: int
