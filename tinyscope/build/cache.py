@@ -17,7 +17,7 @@ from tinyscope.build.firmware import Firmware, build_firmware, model_input
 from tinyscope.errors import BuildError
 from tinyscope.ir.graph import Graph
 from tinyscope.plan.analyze import model_hash
-from tinyscope.targets import load_target
+from tinyscope.targets import is_board_file, load_target
 
 CACHE_DIR = ".tinyscope-cache"
 _SOURCES = ("codegen", "build", "ir", "plan")  # what shapes the firmware bytes besides model and config
@@ -44,7 +44,8 @@ def cache_root() -> Path:
 def cached_firmware(graph: Graph, config: BuildConfig, root: Path | None = None) -> tuple[Firmware, bool]:
     """(firmware, was_cached): reuse ``<root>/<key>/`` when it holds a finished build of this configuration."""
     x = model_input(graph, config)
-    key = config.key(model_hash(graph.source) + source_fingerprint(), hashlib.sha256(x.tobytes()).hexdigest())
+    board = hashlib.sha256(Path(config.target).read_bytes()).hexdigest() if is_board_file(config.target) else ""
+    key = config.key(model_hash(graph.source) + source_fingerprint() + board, hashlib.sha256(x.tobytes()).hexdigest())
     folder = (root or cache_root()) / key
     hit = _load(folder, config)
     if hit is not None:

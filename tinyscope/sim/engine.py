@@ -203,7 +203,10 @@ def simulate(elf_path: str | Path, target: str | Target = "stm32h743", *, max_in
         raise SimError(f"{Path(elf_path).name}: stopped by {why} without exiting "
                        f"(at {image.symbols.name(uc.reg_read(UC_ARM_REG_PC))})")
     del keep
-    return _result(S, code, str(elf_path), tgt.name, run, wall, timing, n_instr)
+    result = _result(S, code, str(elf_path), tgt.name, run, wall, timing, n_instr)
+    if timing:  # the simulator's version and the estimated figures this run relied on (run.json)
+        result.meta["simulator"] = T.provenance(S, tgt, core, code)
+    return result
 
 
 def _last(S: np.ndarray, code: CodeTables, image: Image, n: int = 8) -> str:

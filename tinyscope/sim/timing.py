@@ -14,13 +14,17 @@ module holds rules, not numbers.
 
 from __future__ import annotations
 
+import hashlib
 from collections import namedtuple
+from functools import cache
+from pathlib import Path
 
 import numpy as np
 from numba import carray, cfunc, njit, types
 
 from tinyscope.sim.decode import (
     C_ALUE,
+    C_DIV,
     C_DP,
     C_FPALU,
     C_FPDIV,
@@ -695,3 +699,45 @@ def regions_used(S: np.ndarray, target) -> dict[str, int]:
     o = int(S[L.O_REG])
     return {r.name: int(S[o + k * RF + R_USED]) for k, r in enumerate(target.regions)
             if int(S[o + k * RF + R_USED])}
+
+
+@cache
+def model_fingerprint() -> str:
+    """Identifies the timing rules and the core figures a run used (decode.py, timing.py, cortex_m7.toml)."""
+    from importlib import resources
+
+    h = hashlib.sha256()
+    here = Path(__file__).resolve().parent
+    for f in ("decode.py", "timing.py"):
+        h.update((here / f).read_bytes())
+    h.update(resources.files("tinyscope.targets").joinpath("cortex_m7.toml").read_bytes())
+    return h.hexdigest()[:12]
+
+
+# core figures a class of instruction relies on (only those the core file lists as estimated are reported)
+_CLASS_FIGURES = {C_DIV: ("latency.div", "issue.div_cycles")}
+_BRANCH_FIGURES = ("branch.direct_miss", "branch.btac_entries")
+
+
+def provenance(S: np.ndarray, target, core, code) -> dict:
+    """The simulator's version and the estimated parameters this run touched: core figures of the
+    instruction classes it executed, and board figures of the regions whose bus it used."""
+    import tinyscope
+
+    n = len(code.table)
+    counts = S[int(S[L.O_STATS]): int(S[L.O_STATS]) + n * NS].reshape(n, NS)[:, S_COUNT]
+    ran = code.table[counts > 0]
+    used: set[str] = set()
+    for c in set(int(x) for x in ran[:, 0]):
+        used.update(_CLASS_FIGURES.get(c, ()))
+    if (ran[:, 3] & F_BRANCH).any():
+        used.update(_BRANCH_FIGURES)
+    estimated = sorted(f"core.{f}" for f in used if f in core.estimated)
+    regions = regions_used(S, target)
+    for r in target.regions:
+        if r.name in regions:
+            estimated += [f"board.{r.name}.{f}" for f in r.estimated]
+            if r.accel is not None and r.accel.estimate:
+                estimated.append(f"board.{r.name}.accel.lines")
+    return {"version": tinyscope.__version__, "timing_model": model_fingerprint(),
+            "board": target.path or target.name, "estimated": estimated, "bus_accesses": regions}

@@ -88,10 +88,12 @@ class CoreTiming:
     issue: Issue
     branch: Branch
     memory: Memory
+    estimated: tuple[str, ...] = ()  # "section.name" of the figures without a hard source
 
     @staticmethod
     def sections() -> dict[str, type]:
-        return {f.name: f.type if isinstance(f.type, type) else globals()[f.type] for f in fields(CoreTiming)}
+        return {f.name: f.type if isinstance(f.type, type) else globals()[f.type] for f in fields(CoreTiming)
+                if f.name != "estimated"}
 
     def field_names(self) -> list[str]:
         """Every figure as "section.name"."""
@@ -101,6 +103,8 @@ class CoreTiming:
 def parse_core(data: dict[str, Any], where: str = "core timing") -> CoreTiming:
     """Build the record; InputError on an unknown or missing section or key, or a non-integer value."""
     sections = CoreTiming.sections()
+    data = dict(data)
+    estimated = data.pop("estimated", [])
     extra = set(data) - set(sections)
     if extra:
         raise InputError(f"{where}: unknown section(s) {', '.join(sorted(extra))}")
@@ -119,7 +123,11 @@ def parse_core(data: dict[str, Any], where: str = "core timing") -> CoreTiming:
         if bad:
             raise InputError(f"{where}: [{name}] {', '.join(sorted(bad))} must be integers")
         built[name] = cls(**table)
-    return CoreTiming(**built)
+    core = CoreTiming(**built, estimated=tuple(estimated) if isinstance(estimated, list) else ("?",))
+    unknown = set(core.estimated) - set(core.field_names())
+    if unknown:
+        raise InputError(f"{where}: estimated names unknown figure(s) {', '.join(sorted(unknown))}")
+    return core
 
 
 @cache

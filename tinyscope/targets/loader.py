@@ -41,9 +41,9 @@ def is_board_file(name: str) -> bool:
     return name.endswith(".toml") or "/" in name or "\\" in name
 
 
-@cache
 def load_target(name: str) -> Target:
-    """The built-in target called ``name``, or the board file at path ``name``; InputError otherwise."""
+    """The built-in target called ``name``, or the board file at path ``name`` (read each time: the user
+    may be editing it); InputError otherwise."""
     if is_board_file(name):
         path = Path(name)
         try:
@@ -56,6 +56,11 @@ def load_target(name: str) -> Target:
             raise InputError(f"board file {name}: not valid TOML ({exc})") from None
         t = parse_target(data, path.stem, where=f"board file {name}")
         return Target(**{**t.__dict__, "path": str(path.resolve())})
+    return _builtin(name)
+
+
+@cache
+def _builtin(name: str) -> Target:
     if name not in TARGETS:
         raise InputError(f"unknown target {name!r} (known: {', '.join(TARGETS)}, or a path to a board .toml file)")
     text = resources.files(__package__).joinpath(f"{name}.toml").read_text(encoding="utf-8")
@@ -102,7 +107,7 @@ def _accel(d: dict[str, Any] | None, where: str) -> Accelerator | None:
     if line & (line - 1):
         raise InputError(f"{where}: line must be a power of two")
     return Accelerator(_int(d, "lines", where, low=1), line, bool(d.get("enabled", True)),
-                       bool(d.get("prefetch", True)), str(d.get("source", "estimate")))
+                       bool(d.get("prefetch", True)), str(d.get("source", "estimate")), bool(d.get("estimate", False)))
 
 
 def _region(d: dict[str, Any], where: str) -> Region:

@@ -58,6 +58,7 @@ class Accelerator:
     enabled: bool = True
     prefetch: bool = True
     source: str = ""
+    estimate: bool = False  # the size is not documented
 
 
 # The timing fields a region can carry; a board marks the ones without a hard source as estimates.
