@@ -180,3 +180,11 @@ def test_core_file_is_a_strict_record() -> None:
     del data["memory"]
     with pytest.raises(InputError, match="missing section"):
         parse_core(data)
+
+
+def test_the_documented_example_board_parses() -> None:
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "board-files.md").read_text()
+    example = doc.split("```toml\n", 1)[1].split("```", 1)[0]
+    t = parse_target(tomllib.loads(example))
+    assert t.name == "my-h750" and t.clock_div == 2 and t.line == 32
+    assert t.region("flash").read_cycles(t.clock_div) == 2 * (2 + 4 + 1) - 1

@@ -85,7 +85,7 @@ SCALARS: tuple[tuple[str, int], ...] = (
     ("ST_LOAD", 1), ("ST_FP", 1), ("ST_DEP", 1), ("ST_BRANCH", 1), ("ST_IFETCH", 1), ("ST_DMEM", 1),
     ("N_RANGES", 1), ("RANGES", 3 * MAX_RANGES),
     ("IC_SETS", 1), ("IC_WAYS", 1), ("DC_SETS", 1), ("DC_WAYS", 1), ("LINE_SHIFT", 1), ("FETCH_SHIFT", 1),
-    ("N_REG", 1), ("LAST_REG", 1), ("BTAC_N", 1), ("SB_N", 1), ("RING_POS", 1), ("STAMP", 1),
+    ("N_REG", 1), ("LAST_REG", 1), ("BTAC_N", 1), ("BTAC_MAX", 1), ("SB_N", 1), ("RING_POS", 1), ("STAMP", 1),
     ("P_MISPRED", 1), ("P_MISPRED_EARLY", 1), ("EARLY_FLAGS", 1), ("P_DIRECT", 1), ("FLAGS_T", 1), ("DUAL", 1),
     ("CYC_BASE", 1), ("BUS_FREE", 1), ("WB_LINE", 1), ("FILL", 2 * FILL_FIELDS),
     ("ART_N", 1), ("ART_SHIFT", 1), ("ART_ON", 1), ("ART_PF", 1), ("PF_LINE", 1), ("PF_T", 1), ("FLASH_FREE", 1),
@@ -124,7 +124,7 @@ RF = 13
 RING = 32
 ITM_FIELDS = 6  # cycle, port, value, I-cache misses so far, D-cache misses so far, instructions so far
 PPB_WORDS = 0x4000  # shadow of 0xE0000000..0xE000FFFF
-BTAC_FIELDS = 2  # tag (branch address), target
+BTAC_FIELDS = 3  # tag (branch address), target, direction counter
 
 
 @njit(cache=True, inline="always")
@@ -370,26 +370,35 @@ def _finalize(S, next_pc):
                 branch_pen = S[L.P_DIRECT]
             S[e] = pc
             S[e + 1] = next_pc
+            S[e + 2] = S[L.BTAC_MAX]
         elif flags & F_INDIRECT:
             if not (hit and S[e + 1] == next_pc):
                 branch_pen = miss
             if taken:
                 S[e] = pc
                 S[e + 1] = next_pc
+                S[e + 2] = S[L.BTAC_MAX]
         elif flags & F_COND:
-            if hit:  # dynamic: a BTAC entry means "taken last time"
-                predicted_taken = True
+            half = (S[L.BTAC_MAX] + 1) // 2
+            if hit:  # dynamic: the entry's saturating counter
+                predicted_taken = S[e + 2] >= half
             else:  # static fallback: backward branches taken, forward ones not
                 predicted_taken = 0 <= S[d + D_TARGET] < pc
             if predicted_taken != taken:
                 branch_pen = miss
             elif taken and not hit:
                 branch_pen = S[L.P_DIRECT]  # predicted by the static rule: target from decode, no BTAC
-            if taken:
+            if hit:
+                if taken:
+                    S[e + 1] = next_pc
+                    if S[e + 2] < S[L.BTAC_MAX]:
+                        S[e + 2] += 1
+                elif S[e + 2] > 0:
+                    S[e + 2] -= 1
+            else:  # allocate with the outcome seen, saturated: one surprise does not flip it
                 S[e] = pc
                 S[e + 1] = next_pc
-            elif hit:
-                S[e] = -1  # fell through: the entry goes, the static rule predicts the next time
+                S[e + 2] = S[L.BTAC_MAX] if taken else 0
         if branch_pen > 0:
             nopair_next = True
         new_clock += branch_pen
@@ -680,6 +689,7 @@ def build_state(target, core, code, events_cap: int, itm_cap: int) -> np.ndarray
         b = off["O_REG"] + k * RF
         S[b: b + RF] = region_record(r, target, core)
     S[L.BTAC_N] = btac
+    S[L.BTAC_MAX] = (1 << core.branch.btac_counter_bits) - 1
     S[off["O_BTAC"]: off["O_BTAC"] + BTAC_FIELDS * btac: BTAC_FIELDS] = -1
     S[L.EV_CAP], S[L.ITM_CAP], S[L.SB_N] = events_cap, itm_cap, sb
     S[L.P_MISPRED], S[L.P_MISPRED_EARLY] = core.branch.mispredict, core.branch.mispredict_early_flags
@@ -716,7 +726,7 @@ def model_fingerprint() -> str:
 
 # core figures a class of instruction relies on (only those the core file lists as estimated are reported)
 _CLASS_FIGURES = {C_DIV: ("latency.div", "issue.div_cycles")}
-_BRANCH_FIGURES = ("branch.direct_miss", "branch.btac_entries")
+_BRANCH_FIGURES = ("branch.direct_miss", "branch.btac_entries", "branch.btac_counter_bits")
 
 
 def provenance(S: np.ndarray, target, core, code) -> dict:

@@ -71,6 +71,7 @@ class Branch:
     early_flags_cycles: int
     direct_miss: int
     btac_entries: int
+    btac_counter_bits: int
 
 
 @dataclass(frozen=True)
