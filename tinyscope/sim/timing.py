@@ -86,8 +86,8 @@ SCALARS: tuple[tuple[str, int], ...] = (
     ("N_RANGES", 1), ("RANGES", 3 * MAX_RANGES),
     ("IC_SETS", 1), ("IC_WAYS", 1), ("DC_SETS", 1), ("DC_WAYS", 1), ("LINE_SHIFT", 1), ("FETCH_SHIFT", 1),
     ("N_REG", 1), ("LAST_REG", 1), ("BTAC_N", 1), ("BTAC_MAX", 1), ("SB_N", 1), ("RING_POS", 1), ("STAMP", 1),
-    ("P_MISPRED", 1), ("P_MISPRED_EARLY", 1), ("EARLY_FLAGS", 1), ("P_DIRECT", 1), ("FLAGS_T", 1), ("DUAL", 1),
-    ("CYC_BASE", 1), ("BUS_FREE", 1), ("WB_LINE", 1), ("FILL", 2 * FILL_FIELDS),
+    ("XT_MAX", 1), ("P_MISPRED", 1), ("P_MISPRED_EARLY", 1), ("EARLY_FLAGS", 1), ("P_DIRECT", 1), ("FLAGS_T", 1),
+    ("DUAL", 1), ("CYC_BASE", 1), ("BUS_FREE", 1), ("WB_LINE", 1), ("FILL", 2 * FILL_FIELDS),
     ("ART_N", 1), ("ART_SHIFT", 1), ("ART_ON", 1), ("ART_PF", 1), ("PF_LINE", 1), ("PF_T", 1), ("FLASH_FREE", 1),
     ("N_ENT", 1),
     # offsets of the tables below, filled in per run
@@ -304,9 +304,10 @@ def _finalize(S, next_pc):
     kind = S[L.O_KIND]
     xt = S[L.O_XT]
     rk = S[d + D_RKIND]
+    near = S[L.PREV_ISSUE] - S[L.XT_MAX]  # a value ready by then cannot delay issue nor pairing
     for k in range(4):
         r = S[d + D_SRC0 + k]
-        if r >= 0:
+        if r >= 0 and S[ready + r] > near:
             pk = S[kind + r]
             t = S[ready + r] + S[xt + ((rk >> (4 * k)) & 15) * NCLS + pk]
             if t > dep:
@@ -678,7 +679,9 @@ def build_state(target, core, code, events_cap: int, itm_cap: int) -> np.ndarray
         S[L.RANGES + 3 * k: L.RANGES + 3 * k + 3] = (lo, hi, first)
     S[L.N_ENT] = n
     S[off["O_DEC"]: off["O_DEC"] + n * NF] = code.table.ravel()
-    S[off["O_XT"]: off["O_XT"] + NREAD * NCLS] = forwarding_table(core).ravel()
+    xt = forwarding_table(core)
+    S[off["O_XT"]: off["O_XT"] + NREAD * NCLS] = xt.ravel()
+    S[L.XT_MAX] = max(int(xt.max()), 0)
     S[L.IC_SETS], S[L.IC_WAYS], S[L.DC_SETS], S[L.DC_WAYS] = ic_sets, ic_ways, dc_sets, dc_ways
     S[off["O_IC"]: off["O_IC"] + max(ic_sets * ic_ways, 1)] = -1
     S[off["O_DC"]: off["O_DC"] + max(dc_sets * dc_ways, 1)] = -1
