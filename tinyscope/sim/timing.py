@@ -85,7 +85,8 @@ SCALARS: tuple[tuple[str, int], ...] = (
     ("ST_LOAD", 1), ("ST_FP", 1), ("ST_DEP", 1), ("ST_BRANCH", 1), ("ST_IFETCH", 1), ("ST_DMEM", 1),
     ("N_RANGES", 1), ("RANGES", 3 * MAX_RANGES),
     ("IC_SETS", 1), ("IC_WAYS", 1), ("DC_SETS", 1), ("DC_WAYS", 1), ("LINE_SHIFT", 1), ("FETCH_SHIFT", 1),
-    ("N_REG", 1), ("LAST_REG", 1), ("BTAC_N", 1), ("BTAC_MAX", 1), ("SB_N", 1), ("RING_POS", 1), ("STAMP", 1),
+    ("N_REG", 1), ("LAST_REG", 1), ("BTAC_N", 1), ("BTAC_MAX", 1), ("SB_N", 1), ("NARROW_ST", 1), ("RING_POS", 1),
+    ("STAMP", 1),
     ("XT_MAX", 1), ("P_MISPRED", 1), ("P_MISPRED_EARLY", 1), ("EARLY_FLAGS", 1), ("P_DIRECT", 1), ("FLAGS_T", 1),
     ("DUAL", 1), ("CYC_BASE", 1), ("BUS_FREE", 1), ("WB_LINE", 1), ("FILL", 2 * FILL_FIELDS),
     ("ART_N", 1), ("ART_SHIFT", 1), ("ART_ON", 1), ("ART_PF", 1), ("PF_LINE", 1), ("PF_T", 1), ("FLASH_FREE", 1),
@@ -533,6 +534,8 @@ def mem_hook(uc, access, address, size, value, user):
             hit = _cache_access(S, S[L.O_DC], S[L.DC_SETS], S[L.DC_WAYS], line, True, write)
             if hit == 1:
                 pen = _streaming(S, 1, line, addr, now)
+                if write and size < 4:  # a byte/half store is a read-modify-write in the store buffer
+                    pen += _store_buffer(S, now + pen, S[L.NARROW_ST])
             else:
                 S[L.DC_MISS] += 1
                 S[L.PEND_DMISS] += 1
@@ -695,6 +698,7 @@ def build_state(target, core, code, events_cap: int, itm_cap: int) -> np.ndarray
     S[L.BTAC_MAX] = (1 << core.branch.btac_counter_bits) - 1
     S[off["O_BTAC"]: off["O_BTAC"] + BTAC_FIELDS * btac: BTAC_FIELDS] = -1
     S[L.EV_CAP], S[L.ITM_CAP], S[L.SB_N] = events_cap, itm_cap, sb
+    S[L.NARROW_ST] = core.memory.narrow_store_cycles
     S[L.P_MISPRED], S[L.P_MISPRED_EARLY] = core.branch.mispredict, core.branch.mispredict_early_flags
     S[L.EARLY_FLAGS], S[L.P_DIRECT] = core.branch.early_flags_cycles, core.branch.direct_miss
     S[L.DUAL] = 1 if core.issue.width >= 2 else 0

@@ -77,6 +77,7 @@ class Branch:
 @dataclass(frozen=True)
 class Memory:
     store_buffer_entries: int
+    narrow_store_cycles: int
     fetch_bytes: int
 
 
