@@ -51,7 +51,14 @@ class RunCommand(Command):
             check_folder(args.output)
         graph = load(args.model)
         fw, cached = cached_firmware(graph, config_from_args(args))
-        res = execute(fw, args.engine)
+        simulator: dict = {}
+        if args.engine == "sim":  # keep the simulator's provenance (version, estimated figures) for run.json
+            from tinyscope.sim import simulate
+
+            r = simulate(fw.elf, fw.target, profile=False)
+            res, simulator = parse_output(r.stdout), r.meta.get("simulator", {})
+        else:
+            res = execute(fw, args.engine)
         ref = reference.run(graph, fw.input[None])[0].reshape(1, -1)
         m = compare(res.output.reshape(1, -1), ref)
         hz = fw.target.cpu_hz
@@ -59,7 +66,8 @@ class RunCommand(Command):
                "cycles_per_macc": res.cycles / fw.macc if fw.macc else None, "status": res.status,
                "stack_used": res.stack_used, "layers": res.layers, "output": res.output.ravel().tolist(),
                "reference": ref.ravel().tolist(), "max_abs": m.max_abs, "l2r": m.l2r,
-               "argmax_equal": m.acc == 1.0 if m.acc is not None else None, "engine": args.engine}
+               "argmax_equal": m.acc == 1.0 if m.acc is not None else None, "engine": args.engine,
+               "target": fw.target.name, "simulator": simulator}
         if args.output:
             write_outputs(args.output, {"run.json": json.dumps(doc, indent=2)})
         if args.json:

@@ -6,9 +6,10 @@ import argparse
 import json
 from pathlib import Path
 
+from tinyscope.build.options import TARGET_HELP, target_arg
 from tinyscope.cli.base import Command, count, out, seconds
 from tinyscope.errors import InputError
-from tinyscope.targets import TARGETS, load_target
+from tinyscope.targets import load_target
 
 
 class SimCommand(Command):
@@ -17,7 +18,7 @@ class SimCommand(Command):
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
         parser.add_argument("elf", type=Path, help="the firmware (semihosting for output and exit)")
-        parser.add_argument("--target", default="stm32h743", choices=TARGETS, help="board (memory map, caches)")
+        parser.add_argument("--target", default="stm32h743", type=target_arg, metavar="BOARD", help=TARGET_HELP)
         parser.add_argument("--max-instructions", type=count(1, 10**12), default=2_000_000_000,
                             help="instruction budget")
         parser.add_argument("--timeout", type=seconds, default=900.0, help="wall-clock limit in seconds")
@@ -38,7 +39,7 @@ class SimCommand(Command):
         summary = {"elf": str(args.elf), "target": target.name, "exit_code": r.exit_code, "cycles": r.cycles,
                    "ms": r.cycles / target.cpu_hz * 1e3, "instructions": r.instructions,
                    "wall_seconds": round(r.wall_seconds, 3), "stalls": r.stalls, "icache": r.icache,
-                   "dcache": r.dcache, "itm_records": len(r.itm)}
+                   "dcache": r.dcache, "itm_records": len(r.itm), "simulator": r.meta.get("simulator", {})}
         if args.json:
             out(json.dumps({**summary, "stdout": r.stdout}, indent=2))
         else:

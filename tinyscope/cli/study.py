@@ -10,11 +10,11 @@ from pathlib import Path
 
 from rich.progress import Progress
 
+from tinyscope.build.options import TARGET_HELP, target_arg
 from tinyscope.cli.base import Command, count, out
 from tinyscope.frontend import load
 from tinyscope.outputs import check_folder
 from tinyscope.study.grid import load_grid, preset
-from tinyscope.targets import TARGETS
 
 
 class StudyCommand(Command):
@@ -27,7 +27,7 @@ class StudyCommand(Command):
         g.add_argument("--preset", choices=("seed", "memcpy"), default="seed",
                        help="seed: the study's 7 configurations; memcpy: configuration 1 with nano and nano-bytecopy")
         g.add_argument("--grid", type=Path, help="a TOML file of [[run]] tables (see tinyscope/study/grid.py)")
-        parser.add_argument("--target", default="stm32h743", choices=TARGETS)
+        parser.add_argument("--target", default="stm32h743", type=target_arg, metavar="BOARD", help=TARGET_HELP)
         parser.add_argument("-o", "--output", type=Path, default=Path("out/study"), metavar="DIR")
         parser.add_argument("-j", "--jobs", type=count(1, 256), default=os.cpu_count() or 2,
                             help="local worker processes")

@@ -69,7 +69,7 @@ class Profile:
             "top_share": top.share if top else None, "agreement": self.agreement,
             "regions": {k: {"used": u, "size": s} for k, (u, s) in self.firmware.usage.items()},
             "provenance": {**self.firmware.info, "memcpy": _memcpy_variant(self.firmware.config.libc)},
-            "simulator": {"wall_seconds": r.wall_seconds, "mips": r.mips},
+            "simulator": {"wall_seconds": r.wall_seconds, "mips": r.mips, **r.meta.get("simulator", {})},
         }
 
 
