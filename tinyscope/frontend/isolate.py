@@ -16,12 +16,12 @@ import faulthandler
 import json
 import os
 import resource
+import select
 import signal
 import subprocess
 import sys
 import tempfile
 import threading
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -64,27 +64,26 @@ def read_isolated(reader: str, path: Path, check: Callable[[Path, str], dict]) -
 
 
 def _forked(reader: str, path: Path, out: Path, limit: float) -> str:
+    done_r, done_w = os.pipe()  # closed by the child's exit, however it ends: the parent wakes at once
     pid = os.fork()
     if pid == 0:  # the child: never returns
         code = 1
         try:
+            os.close(done_r)
             faulthandler.disable()  # a crash here is reported by the parent, not dumped on the terminal
             code = child_main(reader, path, out)
         finally:
             os._exit(code)
-    deadline = time.monotonic() + limit
-    delay = 0.001
+    os.close(done_w)
     try:
-        while True:
-            done, status = os.waitpid(pid, os.WNOHANG)
-            if done:
-                pid = 0
-                return _describe(status)
-            if time.monotonic() > deadline:
-                return "timeout"
-            time.sleep(delay)
-            delay = min(delay * 2, 0.02)
+        ready, _, _ = select.select([done_r], [], [], limit)
+        if not ready:
+            return "timeout"
+        _, status = os.waitpid(pid, 0)
+        pid = 0
+        return _describe(status)
     finally:  # a timeout, or this process interrupted while waiting: the child must not live on
+        os.close(done_r)
         if pid:
             os.kill(pid, signal.SIGKILL)
             os.waitpid(pid, 0)
