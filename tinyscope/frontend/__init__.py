@@ -3,17 +3,27 @@
 ``load(path)`` picks the importer by the file's extension (or the ``zoo:`` prefix). Every importer
 first lists all unsupported ops of a model and raises one ``UnsupportedError`` naming them all.
 Loading never runs code from a model file (no Lambda layers, no pickle).
+
+Model files are untrusted data: each importer checks structure, types, sizes and values as it
+reads, and the IR verifier checks the graph it builds, so a malformed file is one ``ModelError``
+(exit status 2) naming the file. As a last line of defence, any other exception escaping an
+importer is reported as a ``MalformedModelError``; the fuzz tier (tests/fuzz) counts those so
+they stay rare and get a real check instead.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from tinyscope.errors import ModelError
+from tinyscope.errors import ModelError, TinyscopeError
 from tinyscope.ir.graph import Graph
 
 EXTENSIONS = {".tflite": "tflite", ".h5": "keras", ".hdf5": "keras", ".keras": "keras",
               ".onnx": "onnx"}
+
+
+class MalformedModelError(ModelError):
+    """An importer failed in a way it did not check for: the file is malformed in an unforeseen way."""
 
 
 def load(path: str | Path) -> Graph:
@@ -39,4 +49,19 @@ def load(path: str | Path) -> Graph:
         from tinyscope.frontend import keras as importer
     else:
         from tinyscope.frontend import onnx as importer
-    return importer.load(p)
+    try:
+        return importer.load(p)
+    except ModelError as exc:
+        if str(exc).startswith(f"{p}:"):
+            raise
+        raise type(exc)(f"{p}: {exc}") from exc  # every message names the file
+    except TinyscopeError:
+        raise
+    except Exception as exc:  # the safety net: a check is missing somewhere, but the user gets one line
+        raise MalformedModelError(f"{p}: malformed model file ({type(exc).__name__}: "
+                                  f"{_one_line(str(exc))})") from exc
+
+
+def _one_line(text: str, limit: int = 200) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[:limit] + "..."

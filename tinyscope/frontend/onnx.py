@@ -4,6 +4,12 @@ Conversion happens in two steps. First every node becomes IR ops with ONNX's own
 DequantizeLinear of a weight becomes a float constant (its int8 source kept aside), one of an
 activation a DEQUANTIZE op, a QuantizeLinear a QUANTIZE op. Then ``_fold_qdq`` turns each
 ``DEQUANTIZE -> op -> QUANTIZE`` island into one int8 op, the form TFLite uses and the kernels run.
+
+Before either step the whole model is checked as data (``_check_model``): names are UTF-8 text,
+every value is written once, nodes have the inputs and outputs their operator needs, and each
+initializer's type, dimensions and data agree (they are decoded here, not by onnx's helpers, which
+trust them). Attributes are read through typed getters with ranges. External data is refused: a
+model file never makes tinyscope open another file.
 """
 
 from __future__ import annotations
@@ -14,7 +20,6 @@ from pathlib import Path
 
 import numpy as np
 import onnx
-from onnx import numpy_helper
 
 from tinyscope.errors import ModelError, ShapeError, UnsupportedError
 from tinyscope.ir.builder import GraphBuilder
@@ -34,10 +39,19 @@ from tinyscope.ir.ops import (
     SoftmaxAttrs,
 )
 from tinyscope.ir.passes import fold_activations, fold_pads
-from tinyscope.ir.shapes import same_padding
-from tinyscope.ir.verify import verify
+from tinyscope.ir.shapes import is_whole, same_padding
+from tinyscope.ir.verify import MAX_TENSOR_BYTES, verify
 
 _ONNX_DTYPES = {1: DType.FLOAT32, 3: DType.INT8}
+# initializer element types the importer reads: TensorProto code -> (numpy dtype, typed field)
+_INIT_DTYPES = {1: (np.float32, "float_data"), 2: (np.uint8, "int32_data"), 3: (np.int8, "int32_data"),
+                6: (np.int32, "int32_data"), 7: (np.int64, "int64_data"), 11: (np.float64, "double_data")}
+# (fewest, most) inputs of each operator; empty names in optional slots count as absent
+_ARITY = {"Conv": (2, 3), "Gemm": (2, 3), "MatMul": (2, 2), "Add": (2, 2), "Relu": (1, 1), "Clip": (1, 3),
+          "MaxPool": (1, 1), "AveragePool": (1, 1), "GlobalAveragePool": (1, 1), "Flatten": (1, 1),
+          "Reshape": (2, 2), "Softmax": (1, 1), "BatchNormalization": (5, 5), "Identity": (1, 1),
+          "Dropout": (1, 3), "QuantizeLinear": (2, 3), "DequantizeLinear": (2, 3)}
+_AUTO_PAD = ("NOTSET", "VALID", "SAME_UPPER", "SAME_LOWER")
 
 
 @dataclass
@@ -53,7 +67,7 @@ class _Ctx:
         self.path = path
         self.g = model.graph
         self.b = GraphBuilder(self.g.name or path.stem, str(path), "onnx")
-        self.consts: dict[str, np.ndarray] = {i.name: numpy_helper.to_array(i) for i in self.g.initializer}
+        self.consts: dict[str, np.ndarray] = {i.name: _initializer(path, i) for i in self.g.initializer}
         self.env: dict[str, str] = {}  # ONNX value -> IR tensor
         self.qconsts: dict[str, _QConst] = {}  # IR float const -> its int8 source
         self.flat_nchw: dict[str, tuple[int, int, int]] = {}  # IR tensor flattened from NCHW (C, H, W)
@@ -66,7 +80,14 @@ class _Ctx:
 
     def t(self, onnx_name: str) -> str:
         if onnx_name not in self.env:
-            raise ModelError(f"{self.path}: value {onnx_name!r} is used before it is computed")
+            if onnx_name in self.consts:
+                raise UnsupportedError(f"{self.path}: initializer {onnx_name!r} is used where an activation "
+                                       "is expected")
+            if any(onnx_name in n.output for n in self.g.node):
+                raise ModelError(f"{self.path}: value {onnx_name!r} is used before it is computed (the nodes "
+                                 "are not in order, or form a cycle)")
+            raise ModelError(f"{self.path}: value {onnx_name!r} is read but nothing computes it (no node, "
+                             "graph input or initializer has that name)")
         return self.env[onnx_name]
 
     def shape(self, ir_name: str) -> tuple[int, ...]:
@@ -75,24 +96,163 @@ class _Ctx:
     def const(self, name: str) -> np.ndarray | None:
         return self.consts.get(name)
 
+    def rank4(self, node, x: str) -> tuple[int, int, int, int]:
+        shape = self.shape(x)
+        if len(shape) != 4:
+            raise ShapeError(f"{node.op_type} {node.name!r}: needs a 4-D (NCHW) input, got shape {shape}")
+        return shape
+
+
+# ---------------------------------------------------------------- checking the file as data
+
+def _initializer(path: Path, t) -> np.ndarray:
+    """An initializer's values, decoded only after its type, dimensions and data agree."""
+    where = f"{path}: initializer {t.name!r}"
+    if t.data_location == onnx.TensorProto.EXTERNAL or len(t.external_data):
+        raise UnsupportedError(f"{where} keeps its data in another file (external data is not supported)")
+    if t.HasField("segment"):
+        raise UnsupportedError(f"{where} is a segment of a tensor (not supported)")
+    if t.data_type not in _INIT_DTYPES:
+        name = onnx.TensorProto.DataType.Name(t.data_type) if t.data_type in \
+            onnx.TensorProto.DataType.values() else str(t.data_type)
+        raise UnsupportedError(f"{where} has element type {name} (float, double, int8, uint8, int32 and "
+                               "int64 are supported)")
+    dtype, field_name = _INIT_DTYPES[t.data_type]
+    dims = [int(d) for d in t.dims]
+    if any(d < 0 for d in dims):
+        raise ShapeError(f"{where} has negative dimensions {dims}")
+    count = 1
+    for d in dims:
+        count *= d
+    itemsize = np.dtype(dtype).itemsize
+    if count * itemsize > MAX_TENSOR_BYTES:
+        raise ShapeError(f"{where} has dimensions {dims} ({count * itemsize:,} bytes): too large")
+    if t.HasField("raw_data"):
+        if len(t.raw_data) != count * itemsize:
+            raise ModelError(f"{where} holds {len(t.raw_data):,} bytes of data, its dimensions {dims} "
+                             f"need {count * itemsize:,}")
+        return np.frombuffer(t.raw_data, dtype=np.dtype(dtype).newbyteorder("<")).astype(dtype).reshape(dims)
+    values = getattr(t, field_name)
+    if len(values) != count:
+        raise ModelError(f"{where} holds {len(values):,} values, its dimensions {dims} need {count:,}")
+    arr = np.asarray(values)
+    if np.dtype(dtype).kind in "iu":
+        info = np.iinfo(dtype)
+        if arr.size and (arr.min() < info.min or arr.max() > info.max):
+            raise ModelError(f"{where} holds values outside {np.dtype(dtype).name}")
+    return arr.astype(dtype).reshape(dims)
+
+
+def _strings(path: Path, model) -> None:
+    """Every name the importer reads is text: protobuf hands out bytes when they are not UTF-8."""
+    g = model.graph
+    fields = [("graph name", g.name)]
+    for vi in list(g.input) + list(g.output):
+        fields.append(("graph input/output name", vi.name))
+    for t in g.initializer:
+        fields.append(("initializer name", t.name))
+    for i, n in enumerate(g.node):
+        fields += [(f"node {i} name", n.name), (f"node {i} operator", n.op_type), (f"node {i} domain", n.domain)]
+        fields += [(f"node {i} input", v) for v in n.input] + [(f"node {i} output", v) for v in n.output]
+        fields += [(f"node {i} attribute name", a.name) for a in n.attribute]
+    for what, v in fields:
+        if not isinstance(v, str):
+            raise ModelError(f"{path}: {what} {v!r} is not valid UTF-8 text")
+
+
+def _check_model(path: Path, model) -> None:
+    """The graph's wiring as data: names, single writers, node arities, graph outputs."""
+    g = model.graph
+    _strings(path, model)
+    if not g.output:
+        raise ModelError(f"{path}: the ONNX graph has no outputs")
+    seen: dict[str, str] = {}
+
+    def define(name: str, what: str) -> None:
+        if not name:
+            raise ModelError(f"{path}: {what} has an empty name")
+        if name in seen:
+            raise ModelError(f"{path}: value {name!r} is defined twice ({seen[name]} and {what})")
+        seen[name] = what
+
+    inits = {t.name for t in g.initializer}
+    for t in g.initializer:
+        define(t.name, "an initializer")
+    for vi in g.input:
+        if vi.name not in inits:  # old exporters list initializers among the inputs too
+            define(vi.name, "a graph input")
+    for i, n in enumerate(g.node):
+        lo, hi = _ARITY.get(n.op_type, (0, 1 << 30))
+        given = [v for v in n.input if v]
+        if not lo <= len(n.input) <= max(hi, lo) or len(given) < lo or any(not v for v in n.input[:lo]):
+            raise ModelError(f"{path}: node {i} {n.name!r} ({n.op_type}) has inputs {list(n.input)} "
+                             f"({lo}..{hi} expected)")
+        if not n.output or not n.output[0]:
+            raise ModelError(f"{path}: node {i} {n.name!r} ({n.op_type}) has no output")
+        for a in n.attribute:
+            if a.type not in onnx.AttributeProto.AttributeType.values() or a.type == onnx.AttributeProto.UNDEFINED:
+                raise ModelError(f"{path}: node {i} {n.name!r} ({n.op_type}): attribute {a.name!r} has no type")
+        for o in n.output:
+            if o:
+                define(o, f"the output of node {i} {n.name!r}")
+    names = [o.name for o in g.output]
+    if len(set(names)) != len(names):
+        raise ModelError(f"{path}: the graph lists an output twice")
+
+
+# ---------------------------------------------------------------- typed attributes
 
 def _attrs(node) -> dict:
-    return {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
+    out = {}
+    for a in node.attribute:
+        if a.type == onnx.AttributeProto.GRAPH or a.type == onnx.AttributeProto.GRAPHS or a.ref_attr_name:
+            raise UnsupportedError(f"{node.op_type} {node.name!r}: attribute {a.name!r} is a graph or a "
+                                   "reference (not supported)")
+        try:
+            out[a.name] = onnx.helper.get_attribute_value(a)
+        except ValueError as exc:  # an attribute type onnx does not know
+            raise ModelError(f"{node.op_type} {node.name!r}: attribute {a.name!r}: {exc}") from None
+    return out
+
+
+def _int(node, a: dict, name: str, default: int, lo: int | None = None, hi: int | None = None) -> int:
+    v = a.get(name, default)
+    if not is_whole(v, -(1 << 62)) or (lo is not None and v < lo) or (hi is not None and v > hi):
+        rng = f" in {lo}..{hi}" if hi is not None else f" >= {lo}" if lo is not None else ""
+        raise ModelError(f"{node.op_type} {node.name!r}: attribute {name}={v!r} is not a whole number{rng}")
+    return int(v)
+
+
+def _ints(node, a: dict, name: str, n: int, default: tuple[int, ...], minimum: int) -> tuple[int, ...]:
+    v = a.get(name)
+    if v is None:
+        return default
+    if not isinstance(v, list) or len(v) != n or not all(is_whole(x, minimum) for x in v):
+        raise ModelError(f"{node.op_type} {node.name!r}: attribute {name}={v!r} must be {n} whole numbers "
+                         f">= {minimum}")
+    return tuple(int(x) for x in v)
+
+
+def _float(node, a: dict, name: str, default: float) -> float:
+    v = a.get(name, default)
+    if not isinstance(v, float | int) or isinstance(v, bool) or not np.isfinite(v):
+        raise ModelError(f"{node.op_type} {node.name!r}: attribute {name}={v!r} is not a finite number")
+    return float(v)
 
 
 def _window_pads(node, a: dict, h: int, w: int, k, stride, dil=(1, 1)):
     auto = a.get("auto_pad", b"NOTSET")
-    auto = auto.decode() if isinstance(auto, bytes) else auto
+    auto = auto.decode("utf-8", "replace") if isinstance(auto, bytes) else auto
+    if auto not in _AUTO_PAD:
+        raise ModelError(f"{node.op_type} {node.name!r}: auto_pad={auto!r} (one of {', '.join(_AUTO_PAD)})")
     if auto in ("SAME_UPPER", "SAME_LOWER"):
         t, b = same_padding(h, k[0], stride[0], dil[0])
         l, r = same_padding(w, k[1], stride[1], dil[1])
         return (b, t, r, l) if auto == "SAME_LOWER" else (t, b, l, r)
-    p = list(a.get("pads", [0, 0, 0, 0]))
-    return (int(p[0]), int(p[2]), int(p[1]), int(p[3]))
-
-
-def _pair(v, default) -> tuple[int, int]:
-    return (int(v[0]), int(v[1])) if v is not None else default
+    if auto == "VALID":
+        return (0, 0, 0, 0)
+    p = _ints(node, a, "pads", 4, (0, 0, 0, 0), 0)
+    return (p[0], p[2], p[1], p[3])
 
 
 def conv(ctx: _Ctx, node) -> str:
@@ -101,19 +261,23 @@ def conv(ctx: _Ctx, node) -> str:
     w = ctx.const(node.input[1])
     if w is None or w.ndim != 4:
         raise UnsupportedError(f"Conv {node.name!r}: weights must be a constant 4-D tensor")
-    n, h, wd, c = ctx.shape(x)
-    group = int(a.get("group", 1))
+    n, h, wd, c = ctx.rank4(node, x)
+    group = _int(node, a, "group", 1, 1)
     kh, kw = w.shape[2], w.shape[3]
-    stride, dil = _pair(a.get("strides"), (1, 1)), _pair(a.get("dilations"), (1, 1))
+    if _ints(node, a, "kernel_shape", 2, (kh, kw), 1) != (kh, kw):
+        raise ShapeError(f"Conv {node.name!r}: kernel_shape {a['kernel_shape']} but weights of shape {w.shape}")
+    stride, dil = _ints(node, a, "strides", 2, (1, 1), 1), _ints(node, a, "dilations", 2, (1, 1), 1)
     pads = _window_pads(node, a, h, wd, (kh, kw), stride, dil)
     oc = w.shape[0]
     bias = ctx.const(node.input[2]) if len(node.input) > 2 and node.input[2] else np.zeros(oc, np.float32)
     if bias is None:
         raise UnsupportedError(f"Conv {node.name!r}: bias must be constant")
+    if bias.shape != (oc,):
+        raise ShapeError(f"Conv {node.name!r}: bias of shape {bias.shape} for {oc} output channels")
     if group == 1:
         wt = np.transpose(w, (0, 2, 3, 1))
         kind, mult = OpType.CONV_2D, 1
-    elif group == c and w.shape[1] == 1:
+    elif group == c and w.shape[1] == 1 and oc % c == 0:
         wt = w.reshape(oc, kh, kw).transpose(1, 2, 0)[None]
         kind, mult = OpType.DEPTHWISE_CONV_2D, oc // c
     else:
@@ -145,6 +309,10 @@ def _fc(ctx: _Ctx, node, x: str, w_out_in: np.ndarray, bias: np.ndarray, w_onnx:
         c, h, w = ctx.flat_nchw[x]
         return d.reshape(-1, c, h, w).transpose(0, 2, 3, 1).reshape(d.shape[0], -1)
 
+    features = int(np.prod(ctx.shape(x)[1:]))
+    if w_out_in.ndim != 2 or w_out_in.shape[1] != features:
+        raise ShapeError(f"{node.op_type} {node.name!r}: fully connected expects {w_out_in.shape[-1]} input "
+                         f"features, got {features}")
     wn = ctx.b.const(f"{node.name}/W", columns(w_out_in).astype(np.float32))
     bn = ctx.b.const(f"{node.name}/B", bias.astype(np.float32))
     _carry_qconst(ctx, w_onnx, wn, (lambda d: columns(d.T)) if transposed else columns, 0)
@@ -155,17 +323,19 @@ def _fc(ctx: _Ctx, node, x: str, w_out_in: np.ndarray, bias: np.ndarray, w_onnx:
 
 def gemm(ctx: _Ctx, node) -> str:
     a = _attrs(node)
-    if int(a.get("transA", 0)):
+    if _int(node, a, "transA", 0, 0, 1):
         raise UnsupportedError(f"Gemm {node.name!r}: transA=1")
     w = ctx.const(node.input[1])
-    if w is None:
-        raise UnsupportedError(f"Gemm {node.name!r}: B must be constant")
-    trans_b = bool(int(a.get("transB", 0)))
-    wmat = (w if trans_b else w.T) * float(a.get("alpha", 1.0))
+    if w is None or w.ndim != 2:
+        raise UnsupportedError(f"Gemm {node.name!r}: B must be a constant 2-D tensor")
+    trans_b = bool(_int(node, a, "transB", 0, 0, 1))
+    wmat = (w if trans_b else w.T) * _float(node, a, "alpha", 1.0)
     c = ctx.const(node.input[2]) if len(node.input) > 2 and node.input[2] else np.zeros(wmat.shape[0])
     if c is None:
         raise UnsupportedError(f"Gemm {node.name!r}: C must be constant")
-    bias = np.broadcast_to(np.asarray(c, np.float32).ravel(), (wmat.shape[0],)) * float(a.get("beta", 1.0))
+    if np.size(c) not in (1, wmat.shape[0]):
+        raise ShapeError(f"Gemm {node.name!r}: C of shape {np.shape(c)} for {wmat.shape[0]} outputs")
+    bias = np.broadcast_to(np.asarray(c, np.float32).ravel(), (wmat.shape[0],)) * _float(node, a, "beta", 1.0)
     return _fc(ctx, node, ctx.t(node.input[0]), wmat, bias, node.input[1], not trans_b,
                node.input[2] if len(node.input) > 2 else "")
 
@@ -206,27 +376,34 @@ def activation(clamp_of: Callable) -> Callable:
 
 def _clip(ctx: _Ctx, node) -> Clamp:
     a = _attrs(node)
-    lo, hi = a.get("min", -np.inf), a.get("max", np.inf)
-    if len(node.input) > 1 and node.input[1]:
-        lo = float(ctx.const(node.input[1]))
-    if len(node.input) > 2 and node.input[2]:
-        hi = float(ctx.const(node.input[2]))
-    return Clamp(float(lo), float(hi))
+    bounds = [a.get("min", -np.inf), a.get("max", np.inf)]
+    for i in (1, 2):
+        if len(node.input) > i and node.input[i]:
+            v = ctx.const(node.input[i])
+            if v is None or v.size != 1:
+                raise UnsupportedError(f"Clip {node.name!r}: min and max must be constant scalars")
+            bounds[i - 1] = v.ravel()[0]
+    lo, hi = (float(b) if isinstance(b, float | int | np.number) else np.nan for b in bounds)
+    if np.isnan(lo) or np.isnan(hi) or lo > hi:
+        raise ModelError(f"Clip {node.name!r}: min {lo} and max {hi} are not a range")
+    return Clamp(lo, hi)
 
 
 def pool(kind: OpType) -> Callable:
     def convert(ctx: _Ctx, node) -> str:
         a = _attrs(node)
-        if int(a.get("ceil_mode", 0)):
+        if _int(node, a, "ceil_mode", 0, 0, 1):
             raise UnsupportedError(f"{node.op_type} {node.name!r}: ceil_mode=1")
-        if any(int(d) != 1 for d in a.get("dilations", [1, 1])):
+        if _ints(node, a, "dilations", 2, (1, 1), 1) != (1, 1):
             raise UnsupportedError(f"{node.op_type} {node.name!r}: dilated pooling")
+        if _int(node, a, "storage_order", 0, 0, 1):
+            raise UnsupportedError(f"{node.op_type} {node.name!r}: storage_order=1")
         x = ctx.t(node.input[0])
-        _, h, w, _ = ctx.shape(x)
-        k = _pair(a.get("kernel_shape"), (1, 1))
-        s = _pair(a.get("strides"), (1, 1))
+        _, h, w, _ = ctx.rank4(node, x)
+        k = _ints(node, a, "kernel_shape", 2, (1, 1), 1)
+        s = _ints(node, a, "strides", 2, (1, 1), 1)
         pads = _window_pads(node, a, h, w, k, s)
-        if kind is OpType.AVERAGE_POOL_2D and int(a.get("count_include_pad", 0)) and any(pads):
+        if kind is OpType.AVERAGE_POOL_2D and _int(node, a, "count_include_pad", 0, 0, 1) and any(pads):
             raise UnsupportedError(f"AveragePool {node.name!r}: count_include_pad=1 with padding")
         return ctx.b.op(kind, node.name, [x], PoolAttrs(k, s, pads), out_name=node.output[0],
                         origin=node.op_type)
@@ -235,7 +412,7 @@ def pool(kind: OpType) -> Callable:
 
 def global_avg_pool(ctx: _Ctx, node) -> str:
     x = ctx.t(node.input[0])
-    _, h, w, _ = ctx.shape(x)
+    _, h, w, _ = ctx.rank4(node, x)
     return ctx.b.op(OpType.AVERAGE_POOL_2D, node.name, [x], PoolAttrs((h, w), (h, w)),
                     out_name=node.output[0], origin=node.op_type)
 
@@ -251,7 +428,7 @@ def _to_2d(ctx: _Ctx, node, x: str) -> str:
 
 
 def flatten(ctx: _Ctx, node) -> str:
-    if int(_attrs(node).get("axis", 1)) != 1:
+    if _int(node, _attrs(node), "axis", 1) != 1:
         raise UnsupportedError(f"Flatten {node.name!r}: axis other than 1")
     return _to_2d(ctx, node, ctx.t(node.input[0]))
 
@@ -263,6 +440,11 @@ def reshape(ctx: _Ctx, node) -> str:
         raise UnsupportedError(f"Reshape {node.name!r}: the shape must be constant")
     shape = ctx.shape(x)
     nchw = (shape[0], shape[3], shape[1], shape[2]) if len(shape) == 4 else shape
+    if target.dtype.kind not in "iu" or target.ndim != 1 or any(int(d) < -1 for d in target) \
+            or list(target).count(-1) > 1 or any(int(d) == 0 and i >= len(nchw) for i, d in enumerate(target)) \
+            or _int(node, _attrs(node), "allowzero", 0, 0, 1):
+        raise ShapeError(f"Reshape {node.name!r}: target shape {target.tolist()} (whole numbers >= 1, "
+                         f"at most one -1, 0 copies a dimension of {list(nchw)})")
     out = [int(nchw[i]) if int(d) == 0 else int(d) for i, d in enumerate(target)]
     if out.count(-1) == 1:
         out[out.index(-1)] = int(np.prod(shape)) // int(np.prod([d for d in out if d != -1]))
@@ -278,7 +460,7 @@ def reshape(ctx: _Ctx, node) -> str:
 
 def softmax(ctx: _Ctx, node) -> str:
     x = ctx.t(node.input[0])
-    axis = int(_attrs(node).get("axis", -1))
+    axis = _int(node, _attrs(node), "axis", -1)
     if len(ctx.shape(x)) != 2 or axis not in (-1, 1):
         raise UnsupportedError(f"Softmax {node.name!r}: only over the last axis of a 2-D tensor")
     return ctx.b.op(OpType.SOFTMAX, node.name, [x], SoftmaxAttrs(), out_name=node.output[0],
@@ -290,7 +472,14 @@ def batch_norm(ctx: _Ctx, node) -> str:
     gamma, beta, mean, var = (ctx.const(n) for n in node.input[1:5])
     if any(v is None for v in (gamma, beta, mean, var)):
         raise UnsupportedError(f"BatchNormalization {node.name!r}: parameters must be constant")
-    scale = gamma / np.sqrt(var + float(_attrs(node).get("epsilon", 1e-5)))
+    n = ctx.shape(x)[-1] if len(ctx.shape(x)) == 4 else 0
+    if any(v.shape != (n,) or v.dtype.kind != "f" for v in (gamma, beta, mean, var)):
+        raise ShapeError(f"BatchNormalization {node.name!r}: needs a 4-D input and float parameters of "
+                         f"shape ({n},), got {[v.shape for v in (gamma, beta, mean, var)]}")
+    eps = _float(node, _attrs(node), "epsilon", 1e-5)
+    if not np.all(var.astype(np.float64) + eps > 0):
+        raise ModelError(f"BatchNormalization {node.name!r}: variance + epsilon must be > 0")
+    scale = gamma / np.sqrt(var + eps)
     shift = beta - mean * scale
     prod = ctx.b.graph.producers().get(x)
     if prod is not None and prod.type in OpGroup.WEIGHTED and prod.attrs.act.is_none and \
@@ -302,7 +491,6 @@ def batch_norm(ctx: _Ctx, node) -> str:
         bt.data = (bt.data * scale + shift).astype(np.float32)
         ctx.env[node.output[0]] = x
         return x
-    n = ctx.shape(x)[-1]
     wk = ctx.b.const(f"{node.name}/scale", scale.reshape(1, 1, 1, n).astype(np.float32))
     bk = ctx.b.const(f"{node.name}/shift", shift.astype(np.float32))
     return ctx.b.op(OpType.DEPTHWISE_CONV_2D, node.name, [x, wk, bk], ConvAttrs(), out_name=node.output[0],
@@ -313,14 +501,28 @@ def identity(ctx: _Ctx, node) -> str:
     return ctx.t(node.input[0])
 
 
-def _qparams(ctx: _Ctx, node) -> Quant:
+def _qparams(ctx: _Ctx, node, data_rank: int | None = None) -> Quant:
     scale = ctx.const(node.input[1])
-    zp = ctx.const(node.input[2]) if len(node.input) > 2 and node.input[2] else np.zeros_like(scale, np.int8)
-    if scale is None or zp is None:
+    if scale is None:
+        raise UnsupportedError(f"{node.op_type} {node.name!r}: scale and zero point must be constant")
+    zp = ctx.const(node.input[2]) if len(node.input) > 2 and node.input[2] else np.zeros(np.shape(scale), np.int8)
+    if zp is None:
         raise UnsupportedError(f"{node.op_type} {node.name!r}: scale and zero point must be constant")
     if zp.dtype not in (np.int8, np.int32):
         raise UnsupportedError(f"{node.op_type} {node.name!r}: {zp.dtype} quantization (int8 only)")
-    axis = int(_attrs(node).get("axis", 1)) if np.size(scale) > 1 else None
+    if scale.dtype.kind != "f" or scale.ndim > 1 or scale.size == 0 or zp.size != scale.size:
+        raise ModelError(f"{node.op_type} {node.name!r}: scale of type {scale.dtype} and shape {scale.shape} "
+                         f"with zero point of shape {zp.shape} (a float scalar or vector, one zero point each)")
+    if not np.all(np.isfinite(scale)) or not np.all(scale > 0):
+        raise ModelError(f"{node.op_type} {node.name!r}: scale {scale.ravel()[:4].tolist()} is not a finite "
+                         "number > 0")
+    axis = None
+    if np.size(scale) > 1:
+        axis = _int(node, _attrs(node), "axis", 1)
+        rank = data_rank if data_rank is not None else 4
+        axis = axis + rank if axis < 0 else axis
+        if not 0 <= axis < rank:
+            raise ModelError(f"{node.op_type} {node.name!r}: axis {axis} outside a {rank}-D tensor")
     return Quant.make(scale, zp, axis)
 
 
@@ -334,21 +536,31 @@ def _keep_flat(ctx: _Ctx, src: str, out: str) -> str:
 def quantize_linear(ctx: _Ctx, node) -> str:
     q = _qparams(ctx, node)
     x = ctx.t(node.input[0])
+    zp = ctx.const(node.input[2]) if len(node.input) > 2 and node.input[2] else None
+    if q.axis is not None or (zp is not None and zp.dtype != np.int8):
+        raise UnsupportedError(f"QuantizeLinear {node.name!r}: only per-tensor quantization to int8")
     return _keep_flat(ctx, x, ctx.b.op(OpType.QUANTIZE, node.name, [x], NoAttrs(), out_name=node.output[0],
                                        out_dtype=DType.INT8, out_quant=q, origin=node.op_type))
 
 
 def dequantize_linear(ctx: _Ctx, node) -> str | None:
-    q = _qparams(ctx, node)
     data = ctx.const(node.input[0])
+    q = _qparams(ctx, node, None if data is None else data.ndim)
     if data is not None:  # a quantized weight or bias: a float constant, int8 source kept aside
+        if data.dtype not in (np.int8, np.int32):
+            raise UnsupportedError(f"DequantizeLinear {node.name!r}: {data.dtype} data (int8 and int32 only)")
         shape = [1] * data.ndim
         if q.axis is not None:
+            if data.shape[q.axis] != q.scale.size:
+                raise ShapeError(f"DequantizeLinear {node.name!r}: {q.scale.size} scales for axis {q.axis} of "
+                                 f"{data.shape}")
             shape[q.axis] = -1
         real = (data.astype(np.float64) - q.zero_point.reshape(shape)) * q.scale.reshape(shape)
         ctx.consts[node.output[0]] = real.astype(np.float32)
         ctx.qconsts[f"onnx:{node.output[0]}"] = _QConst(data, q)
         return None
+    if q.axis is not None:
+        raise UnsupportedError(f"DequantizeLinear {node.name!r}: per-channel dequantization of an activation")
     return _keep_flat(ctx, ctx.t(node.input[0]), ctx.b.op(
         OpType.DEQUANTIZE, node.name, [ctx.t(node.input[0])], NoAttrs(), out_name=node.output[0],
         out_dtype=DType.FLOAT32, origin=node.op_type))
@@ -388,7 +600,8 @@ def _fold_qdq(graph: Graph, qconsts: dict[str, _QConst]) -> Graph:
                     in_q = g.tensors[deqs[0].inputs[0]].quant
                     bscale = np.float64(in_q.scale[0]) * qconsts[op.inputs[1]].quant.scale.astype(np.float64)
                     qb = np.round(g.tensors[op.inputs[2]].data / bscale).astype(np.int32)
-                    qconsts[op.inputs[2]] = _QConst(qb, Quant.make(bscale.astype(np.float32), 0))
+                    qconsts[op.inputs[2]] = _QConst(qb, Quant.make(bscale.astype(np.float32), 0,
+                                                                   0 if bscale.size > 1 else None))
             q_op = users[0]
             for i, n in enumerate(op.inputs):
                 if n in acts:
@@ -432,17 +645,19 @@ def _input_shape(vi) -> tuple[tuple[int, ...], DType]:
 
 
 def load(path: Path) -> Graph:
-    try:
-        model = onnx.load(str(path))
-    except Exception as exc:  # protobuf raises DecodeError and others on corrupt bytes
-        raise ModelError(f"{path}: not a readable ONNX model ({type(exc).__name__})") from exc
-    if not model.graph.node:
+    try:  # never follow external data: a model file must not make tinyscope read other files
+        model = onnx.load(str(path), load_external_data=False)
+    except Exception as exc:  # protobuf raises DecodeError, RuntimeError and others on corrupt bytes
+        raise ModelError(f"{path}: not a readable ONNX model ({type(exc).__name__})") from None
+    if not model.HasField("graph") or not model.graph.node:
         raise ModelError(f"{path}: the ONNX graph has no nodes")
+    _strings(path, model)
     bad = [f"{n.op_type} (node {i} {n.name!r})" for i, n in enumerate(model.graph.node)
            if n.op_type not in CONVERTERS or (n.domain not in ("", "ai.onnx"))]
     if bad:
         raise UnsupportedError(f"{path}: unsupported operators: {'; '.join(bad)}. "
                                f"Supported: {', '.join(sorted(CONVERTERS))}")
+    _check_model(path, model)
     ctx = _Ctx(path, model)
     init = set(ctx.consts)
     for vi in model.graph.input:
@@ -457,11 +672,7 @@ def load(path: Path) -> Graph:
         ctx.b.set_m_id(m_id)
         if node.op_type == "Constant":
             continue
-        try:
-            out = CONVERTERS[node.op_type](ctx, node)
-        except (KeyError, IndexError, TypeError, ValueError) as exc:
-            raise ModelError(f"{path}: node {node.name!r} ({node.op_type}): "
-                             f"{type(exc).__name__}: {exc}") from exc
+        out = CONVERTERS[node.op_type](ctx, node)
         if out is not None:
             ctx.env[node.output[0]] = out
     graph_outputs = {ctx.env.get(o.name) for o in model.graph.output}
