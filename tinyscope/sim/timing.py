@@ -46,6 +46,7 @@ from tinyscope.sim.decode import (
     F_UNCOND,
     NF,
 )
+from tinyscope.sim.native import F_IN_IT, clear_it_state
 
 # ---- scalar slots of S ----
 LEN, CLOCK, PREV_ISSUE, PREV_NOPAIR, PREV_CLS, PEND_IDX, PEND_PC, PEND_MEM, PEND_IFETCH = range(9)
@@ -337,6 +338,9 @@ def code_hook(uc, address, size, user):
 @cfunc(types.void(types.voidptr, types.int32, types.uint64, types.int32, types.int64, types.voidptr), cache=True)
 def mem_hook(uc, access, address, size, value, user):
     S = carray(user, (VIEW,), np.int64)
+    idx = S[PEND_IDX]
+    if idx < 0 or (S[S[O_DEC] + idx * NF + D_FLAGS] & F_IN_IT) != 0:
+        clear_it_state(uc)  # unicorn leaves stale IT bits after a hooked access in an IT block: see native.py
     addr = np.int64(address)
     if addr >= 0xE0000000:
         return
