@@ -137,3 +137,17 @@ def test_first_divergence() -> None:
     # QEMU also lists the instructions of a failed IT condition; the simulator's hook does not see them
     assert first_divergence(np.array([0, 2, 4, 6, 8]), np.array([0, 2, 8]), skippable=4) is None
     assert first_divergence(np.array([0, 2, 40, 6, 8]), np.array([0, 2, 8]), skippable=4) == (2, 2)
+
+
+def test_it_blocks_are_marked_exactly() -> None:
+    """The instructions an IT block covers get F_IN_IT (their memory accesses reset the IT state);
+    the instruction after the block does not."""
+    from tinyscope.sim.native import F_IN_IT, mark_it_blocks
+
+    text = {0x100: "ite eq", 0x102: "ldreq r0, [r1]", 0x104: "ldrne.w r0, [r1, #256]", 0x108: "ldr r2, [r3]",
+            0x10a: "it lt", 0x10c: "poplt {r4, pc}"}
+    sizes = np.full(8, 2)
+    sizes[2] = 4  # 0x104 is a 32-bit instruction
+    flags = np.zeros(8, np.int64)
+    mark_it_blocks(text, [(0x100, 0x110, 0)], flags, sizes)
+    assert [k for k in range(8) if flags[k] & F_IN_IT] == [1, 2, 6]

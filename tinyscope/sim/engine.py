@@ -57,7 +57,7 @@ from unicorn.unicorn_py3.unicorn import uclib
 from tinyscope.errors import SimError
 from tinyscope.sim import native as N
 from tinyscope.sim import timing as T
-from tinyscope.sim.decode import D_FLAGS, NF, CodeTables, decode_elf
+from tinyscope.sim.decode import D_FLAGS, D_SIZE, NF, CodeTables, decode_elf
 from tinyscope.sim.elf import Image, read_image
 from tinyscope.sim.result import EVENT_DTYPE, ITM_DTYPE, SimResult
 from tinyscope.targets import Target, load_target
@@ -297,8 +297,8 @@ def simulate(elf_path: str | Path, target: str | Target = "stm32h743", *, max_in
     # costs on every instruction, so the trap and hint checks below come only when needed).
     if timing:
         _add_native_hook(uc, UC_HOOK_CODE, T.code_hook, user)
-        dec = int(S[T.O_DEC])
-        N.mark_it_blocks(code.text, code.ranges, S[dec + D_FLAGS: dec + len(code.table) * NF: NF])
+        dec, end = int(S[T.O_DEC]), int(S[T.O_DEC]) + len(code.table) * NF
+        N.mark_it_blocks(code.text, code.ranges, S[dec + D_FLAGS: end: NF], S[dec + D_SIZE: end: NF])
     else:
         _add_native_hook(uc, UC_HOOK_CODE, N.count_hook, xuser)
     if trace:

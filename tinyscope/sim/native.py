@@ -134,19 +134,23 @@ def clear_it_state(uc):
     _uc_write_epsr_thumb(uc)
 
 
-def mark_it_blocks(text: dict[int, str], ranges: list[tuple[int, int, int]], flags: np.ndarray) -> None:
-    """OR ``F_IN_IT`` into the decode flags (one entry per halfword slot) of every slot that an IT
-    instruction's block may cover: its 1-4 instructions, counted as 4 bytes each (a superset is
-    safe, it only costs an EPSR write)."""
+def mark_it_blocks(text: dict[int, str], ranges: list[tuple[int, int, int]], flags: np.ndarray,
+                   sizes: np.ndarray) -> None:
+    """OR ``F_IN_IT`` into the decode flags (one entry per halfword slot) of the 1-4 instructions
+    that each IT instruction's block covers, walking the decoded sizes (``sizes``, per slot)."""
     for pc, t in text.items():
         m = t.split(" ", 1)[0]
         if m[:2] != "it" or len(m) > 5 or m[2:].strip("te"):
             continue
-        n = len(m) - 1
         for lo, hi, first in ranges:
             if lo <= pc < hi:
-                a, b = first + (pc + 2 - lo) // 2, first + (min(pc + 2 + 4 * n, hi) - lo) // 2
-                flags[a:b] |= F_IN_IT
+                a = pc + 2
+                for _ in range(len(m) - 1):
+                    if a >= hi:
+                        break
+                    k = first + (a - lo) // 2
+                    flags[k] |= F_IN_IT
+                    a += max(2, int(sizes[k]))
                 break
 
 
