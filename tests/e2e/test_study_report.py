@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -13,11 +12,12 @@ from pathlib import Path
 
 import pytest
 
+from ..chromium import CHROMIUM, inspect_report
 from ..conftest import SHARED_MODELS, shared_model
+from ..trace_check import check_trace
 
 pytestmark = [pytest.mark.e2e, pytest.mark.sim,
               pytest.mark.skipif(shutil.which("arm-none-eabi-gcc") is None, reason="arm-none-eabi-gcc missing")]
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 
 def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
@@ -53,11 +53,8 @@ def test_seed_study_reproduces_the_findings(seed_study):
 
 def test_trace_is_valid_trace_events(seed_study):
     out, _ = seed_study
-    trace = json.loads((out / "run1" / "trace.json").read_text())
-    events = trace["traceEvents"]
-    assert events and all({"ph", "ts", "pid", "tid"} <= set(e) for e in events)
-    assert all("dur" in e for e in events if e["ph"] == "X")
-    assert any(e.get("cat") == "layer" for e in events) and any(e["ph"] == "C" for e in events)
+    problems, slices = check_trace(json.loads((out / "run1" / "trace.json").read_text()))
+    assert problems == [] and slices[(1, 1)] and slices[(1, 2)]
     assert (out / "run1" / "stacks.folded").read_text().strip()
     assert (out / "run1" / "timeline.svg").read_text().startswith("<?xml")
 
@@ -65,22 +62,19 @@ def test_trace_is_valid_trace_events(seed_study):
 @pytest.mark.skipif(CHROMIUM is None, reason="chromium not installed (make setup installs it)")
 def test_html_report_renders_in_chromium(seed_study, tmp_path):
     out, _ = seed_study
-    report = out / "report.html"
-    html = report.read_text()
-    assert "http://" not in html and "https://" not in html  # self-contained
-    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-             "--disable-component-update", "--disable-sync", f"--user-data-dir={tmp_path / 'profile'}",
-             "--enable-logging=stderr", "--v=0", "--virtual-time-budget=5000"]
-    r = subprocess.run([CHROMIUM, *flags, "--dump-dom", report.resolve().as_uri()], capture_output=True,
-                       text=True, timeout=120)
-    dom = r.stdout
-    assert 'data-rendered="ok"' in dom, dom[:500]
-    m = re.search(r"rendered: (\d+) of (\d+) pictures", dom)
-    assert m and m.group(1) == m.group(2) and int(m.group(1)) >= 2  # the bar chart and the timeline
-    for text in ["Configurations", "Layers", "Functions", "Hot loops", "Provenance", "conv_pixel"]:
-        assert text in dom
-    console = [ln for ln in r.stderr.splitlines() if "CONSOLE" in ln or "Uncaught" in ln]
-    assert not console, console
+    found = inspect_report(out / "report.html", tmp_path / "chrome", "report-study")
+    assert found["ready"] == "1"
+    assert not found["console"] and not found["exceptions"], (found["console"], found["exceptions"])
+    assert all(u.startswith("file:") for u in found["requests"]), found["requests"]
+    for section in ["configurations", "chart", "drilldown"]:
+        assert section in found["sections"]
+    for section in ["summary", "memory", "layers", "stalls", "functions", "timeline", "flame", "hot", "provenance"]:
+        assert found["sections"].count(section) == 7, section  # one drill-down per configuration
+    assert found["figures"] and all(f["drawn"] == "ok" and f["width"] > 200 and f["right"] <= found["width"]
+                                    for f in found["figures"]), found["figures"]
+    assert any(f["id"] == "study-bars" for f in found["figures"])
+    assert found["hidden"] == [], found["hidden"]
+    assert "conv_pixel" in found["text"]
 
 
 def test_memcpy_preset_shows_the_byte_loop(tmp_path):

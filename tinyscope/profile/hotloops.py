@@ -8,6 +8,7 @@ import re
 from dataclasses import dataclass, field
 
 from tinyscope.profile.functions import STALL_COLUMNS
+from tinyscope.profile.source import LineTable
 from tinyscope.sim.elf import Symbols
 from tinyscope.sim.result import SimResult
 
@@ -24,6 +25,8 @@ class Line:
     stalls: int
     icache_miss: int
     dcache_miss: int
+    source: str = ""  # file:line from the DWARF line table ("" without debug info)
+    source_text: str = ""  # that C line
 
 
 @dataclass
@@ -36,6 +39,7 @@ class Loop:
     share: float
     lines: list[Line]
     notes: list[str] = field(default_factory=list)
+    kind: str = "loop"  # "loop" (a back edge) or "block" (a basic block outside the listed loops)
 
 
 def _notes(lines: list[Line]) -> list[str]:
@@ -128,3 +132,24 @@ def hot_blocks(result: SimResult, symbols: Symbols, text: dict[int, str], top: i
         out.append(Loop(sym.name if sym else f"0x{b[0]:08x}", b[0], b[-1], lines[0].count, cyc, cyc / total, lines,
                         _notes(lines)))
     return out
+
+
+def add_source(regions: list[Loop], table: LineTable) -> None:
+    """Put the C line of each instruction beside it (in place)."""
+    for r in regions:
+        for ln in r.lines:
+            src = table.lookup(ln.addr)
+            if src is not None:
+                ln.source, ln.source_text = src.where(), src.text
+
+
+def hot_regions(loops: list[Loop], blocks: list[Loop], top: int = 5) -> list[Loop]:
+    """Each hot region once, costliest first: the innermost loops, then the blocks that lie in none of
+    them (a block inside a listed loop would repeat its lines)."""
+    regions = list(loops)
+    for b in blocks:
+        if not any(lp.start <= b.start and b.end <= lp.end for lp in loops):
+            regions.append(Loop(b.function, b.start, b.end, b.iterations, b.cycles, b.share, b.lines, b.notes,
+                                "block"))
+    regions.sort(key=lambda r: -r.cycles)
+    return regions[:top]
