@@ -96,3 +96,46 @@ def test_run_classifies_the_study_digit(tmp_path):
     assert max(range(10), key=lambda i: doc["output"][i]) == 2 and doc["argmax_equal"]
     assert doc["cycles"] > 1_000_000
     assert json.loads((tmp_path / "out" / "run.json").read_text()) == doc
+
+
+def test_seed_preset_runs_on_the_f7(tmp_path):
+    """The preset is written as roles: on the STM32F746 all seven configurations build and run."""
+    r = _cli("study", "zoo:tiny-dscnn", "--preset", "seed", "--target", "stm32f746", "-o", str(tmp_path / "f7"),
+             "-j", "2", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr + r.stdout
+    doc = json.loads((tmp_path / "f7" / "study.json").read_text())
+    assert len(doc["results"]) == 7 and all(x["ok"] for x in doc["results"]) and doc["skipped"] == []
+    assert doc["results"][6]["config"]["place"] == {"activations": "dtcm", "code": "itcm", "stack": "dtcm"}
+
+
+def test_a_grid_that_cannot_fit_stops_before_any_build(tmp_path):
+    grid = tmp_path / "g.toml"
+    grid.write_text('[[run]]\nname = "fits"\n\n[[run]]\nname = "weights in DTCM"\nplace = "weights=dtcm"\n')
+    r = _cli("study", "zoo:mnist-cnn", "--grid", str(grid), "-o", str(tmp_path / "s"), cwd=tmp_path)
+    assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1, r.stderr
+    assert "'weights in DTCM': dtcm needs" in r.stderr and "B over" in r.stderr and "'fits'" not in r.stderr
+    assert not (tmp_path / "s").exists() or not list((tmp_path / "s").glob("run*"))
+    assert not (tmp_path / "cache").exists()  # nothing was built
+
+
+def test_study_over_a_folder_of_models(tmp_path, shared_models_dir):
+    models = tmp_path / "models"
+    models.mkdir()
+    names = ["kws_dscnn_int8.tflite", "mnist_cnn_f32.tflite"]
+    for name in names:
+        shutil.copy(shared_models_dir / name, models / name)
+    (models / "notes.txt").write_text("not a model")
+    grid = tmp_path / "g.toml"
+    grid.write_text('[[run]]\nname = "default"\n')
+    out = tmp_path / "out"
+    r = _cli("study", str(models), "--grid", str(grid), "-o", str(out), "-j", "2", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr + r.stdout
+    doc = json.loads((out / "study.json").read_text())
+    assert [row["configuration"] for row in doc["rows"]] == [f"{n}: default" for n in names]
+    for n in names:
+        assert (out / n / "report.html").is_file() and (out / n / "run1" / "report.html").is_file()
+    if CHROMIUM is not None:
+        found = inspect_report(out / "report.html", tmp_path / "chrome", "report-folder-study")
+        assert not found["console"] and not found["exceptions"], (found["console"], found["exceptions"])
+        assert found["sections"].count("layers") == 2 and found["hidden"] == []
+        assert all(f["drawn"] == "ok" for f in found["figures"])

@@ -357,8 +357,8 @@ def render_html(folder: Path) -> str:
         figures: dict[str, dict] = {}
         for i, r in enumerate(study.get("results", [])):
             run_folder = Path(r.get("folder", ""))
-            if not run_folder.is_absolute():
-                run_folder = folder / run_folder
+            if not run_folder.is_absolute() and not (run_folder / "run.json").is_file():
+                run_folder = folder / run_folder.name  # recorded relative to where the study ran
             view = None
             if r.get("ok") and (run_folder / "run.json").is_file():
                 view = profile_view(run_folder, prefix=f"run{i + 1}-")
