@@ -65,6 +65,11 @@ class RunCommand(Command):
                "stack_used": res.stack_used, "layers": res.layers, "output": res.output.ravel().tolist(),
                "reference": ref.ravel().tolist(), "max_abs": m.max_abs, "l2r": m.l2r,
                "argmax_equal": m.acc == 1.0 if m.acc is not None else None, "engine": args.engine}
+        from tinyscope.profile.memory import ram_figures  # here: tinyscope.profile loads the simulator
+
+        ram = ram_figures(fw.elf, fw.target)
+        doc["ram"] = {k: {**v} for k, v in ram.items()}
+        doc["ram_total"] = sum(v["bytes"] for v in ram.values() if v["ram"])
         if args.output:
             write_outputs(args.output, {"run.json": json.dumps(doc, indent=2)})
         if args.json:
@@ -80,6 +85,10 @@ class RunCommand(Command):
         else:
             out("cycles       n/a (QEMU does not count cycles)")
         out(f"status       {res.status}")
+        in_ram = [(k, v) for k, v in ram.items() if v["ram"]]
+        out(f"ram          {doc['ram_total']:,} B = " + " + ".join(f"{k} {v['bytes']:,}" for k, v in in_ram)
+            + "  (what analyze's ram (total) counts)"
+            + "".join(f"; {k} in {v['region']}, not RAM" for k, v in ram.items() if not v["ram"]))
         if res.stack_used is not None:
             out(f"stack        {res.stack_used:,} of {fw.config.stack_size:,} bytes used")
         q = graph.output_tensors()[0].quant

@@ -75,3 +75,20 @@ def _object(e: ELFFile, name: str) -> tuple[int, int] | None:
             if s["st_size"]:
                 return s["st_value"], s["st_size"]
     return None
+
+
+def ram_figures(elf: str | Path, target: Target) -> dict[str, dict]:
+    """What analyze's ``ram (total)`` counts, as linked: the activation arena, the input buffer and
+    the output buffer, each with its size and region (so ``run`` and ``analyze`` count the same)."""
+    out: dict[str, dict] = {}
+    with Path(elf).open("rb") as f:
+        e = ELFFile(f)
+        arena = e.get_section_by_name(".tinyscope.activations")
+        found = {"activations": (arena["sh_addr"], arena["sh_size"]) if arena is not None else None,
+                 "input": _object(e, INPUT_SYMBOL), "output": _object(e, "ts_output")}
+    for what, hit in found.items():
+        if hit is not None:
+            region = target.regions.region_for(hit[0])
+            out[what] = {"bytes": hit[1], "region": region.name if region else "?",
+                         "ram": bool(region and region.kind == "ram")}
+    return out

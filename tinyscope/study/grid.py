@@ -16,7 +16,7 @@ with roles, so they run on any board; a configuration whose role the board lacks
 the study says so.
 
 Every configuration is checked before anything is built: options, regions, and whether what
-``analyze`` knows (weights and the input, activations, the stack) fits each region.
+``analyze`` knows (weights, the input, activations, the stack) fits each region.
 """
 
 from __future__ import annotations
@@ -151,12 +151,12 @@ def load_grid(path: Path, target: str = "stm32h743") -> list[Run]:
 
 def placement_needs(run: Run, figures: ModelFigures) -> dict[str, dict[str, int]]:
     """Bytes each region must hold for ``run``, by what: known before any build from ``analyze``
-    (weights with the input image beside them, activations, the stack; code is known only after
-    compiling, so it is not counted)."""
+    (weights, the input buffer, activations, the stack; code is known only after compiling, so it
+    is not counted)."""
     _, placement = check_config(run.config)
     place = placement.as_dict()
     needs: dict[str, dict[str, int]] = {}
-    for what, n in (("weights", figures.weights_bytes + sum(t.bytes for t in figures.inputs)),
+    for what, n in (("weights", figures.weights_bytes), ("input", sum(t.bytes for t in figures.inputs)),
                     ("activations", figures.activations_bytes), ("stack", run.config.stack_size)):
         needs.setdefault(place[what], {})[what] = n
     return needs
