@@ -139,3 +139,16 @@ def test_number_formats():
     assert fmt_int(1234567) == "1,234,567" and fmt_pct(0.3157290797896624) == "31.6%"
     assert fmt_pct(8e-05) == "<0.1%" and fmt_pct(0) == "0.0%"
     assert fmt_bytes(2048) == "2,048 B (2.0 KiB)"
+
+
+def test_report_of_a_bare_profile_folder(tmp_path):
+    """The least a profile folder can hold (an ELF profile: no model, no layers, no caches figures)."""
+    from tinyscope.report.html import render_html
+
+    (tmp_path / "run.json").write_text(json.dumps({"cycles": 123456, "cpu_hz": 216_000_000, "target": "stm32f746"}))
+    (tmp_path / "functions.csv").write_text("function,calls,exclusive,inclusive,share\nmain,1,123456,123456,1.0\n")
+    page = render_html(tmp_path)
+    for section in ("summary", "memory", "stalls", "caches", "functions", "timeline", "flame", "hot", "provenance"):
+        assert f'data-section="{section}"' in page
+    assert 'data-section="layers"' not in page and 'data-section="model"' not in page
+    assert "123,456" in page and "0.572 ms" in page

@@ -240,11 +240,29 @@ def _js(text: str) -> str:
     return text.replace("%", "%%").replace("<", "&lt;").replace("{", "(").replace("}", ")")
 
 
+def _normalize(run: dict) -> dict:
+    """run.json with every field the page shows present: a profile of a plain ELF (no model) has no
+    MACC, no agreement and may lack cache figures."""
+    run = dict(run)
+    run.setdefault("model", run.get("elf", "?"))
+    run.setdefault("target", "?")
+    run["cpu_hz"] = run.get("cpu_hz") or 1
+    run["cycles"] = run.get("cycles") or 0
+    run.setdefault("ms", 1e3 * run["cycles"] / run["cpu_hz"])
+    for side in ("icache", "dcache"):
+        c = {"accesses": 0, "misses": 0, **(run.get(side) or {})}
+        c.setdefault("miss_rate", c["misses"] / c["accesses"] if c["accesses"] else 0.0)
+        run[side] = c
+    run["stalls"] = run.get("stalls") or {}
+    return run
+
+
 def profile_view(folder: Path, prefix: str = "") -> dict:
     """Everything the profile sections show, read from a profile folder's files."""
     run = _json(folder / "run.json", None)
     if run is None:
         raise InputError(f"{folder}: no run.json (not a profile folder)")
+    run = _normalize(run)
     layers = _layers(folder)
     functions = _functions(folder)
     cycles = run.get("cycles") or 0
@@ -304,8 +322,8 @@ def profile_view(folder: Path, prefix: str = "") -> dict:
         "stalls": [{"kind": k, "cycles": stalls.get(k, 0), "share": stalls.get(k, 0) / cycles if cycles else 0,
                     "help": STALL_HELP.get(k, "")} for k in STALLS if k in stalls],
         "stall_total": stall_total, "figures": {f"{prefix}{k}": v for k, v in figures.items()},
-        "has": {k: f"{prefix}{k}" in {f"{prefix}{x}" for x in figures} for k in
-                ("layer-cycles", "layer-misses", "stalls-fn", "miss-rates", "timeline", "flame")},
+        "has": {k: k in figures for k in ("layer-cycles", "layer-misses", "stalls-fn", "miss-rates", "timeline",
+                                          "flame")},
         "files": sorted(p.name for p in folder.iterdir() if p.is_file() and p.name != "report.html"),
     }
 
