@@ -39,7 +39,6 @@ class Loop:
     share: float
     lines: list[Line]
     notes: list[str] = field(default_factory=list)
-    kind: str = "loop"  # "loop" (a back edge) or "block" (a basic block outside the listed loops)
 
 
 def _notes(lines: list[Line]) -> list[str]:
@@ -142,14 +141,3 @@ def add_source(regions: list[Loop], table: LineTable) -> None:
             if src is not None:
                 ln.source, ln.source_text = src.where(), src.text
 
-
-def hot_regions(loops: list[Loop], blocks: list[Loop], top: int = 5) -> list[Loop]:
-    """Each hot region once, costliest first: the innermost loops, then the blocks that lie in none of
-    them (a block inside a listed loop would repeat its lines)."""
-    regions = list(loops)
-    for b in blocks:
-        if not any(lp.start <= b.start and b.end <= lp.end for lp in loops):
-            regions.append(Loop(b.function, b.start, b.end, b.iterations, b.cycles, b.share, b.lines, b.notes,
-                                "block"))
-    regions.sort(key=lambda r: -r.cycles)
-    return regions[:top]

@@ -24,6 +24,7 @@ from tinyscope import __version__
 from tinyscope.errors import InputError
 from tinyscope.outputs import staged_folder
 from tinyscope.report.names import short_names
+from tinyscope.report.regions import hot_regions
 
 STALLS = ["load_use", "fp", "dep", "branch", "ifetch", "dmem"]
 STALL_HELP = {"load_use": "a load's result used by the next instruction", "fp": "FPU result latency",
@@ -133,14 +134,8 @@ def _functions(folder: Path) -> list[dict]:
 
 
 def _hot(folder: Path, top: int = 5) -> list[dict]:
-    """Each hot region once: innermost loops, then the blocks that lie in none of them."""
-    loops = _json(folder / "hotloops.json", [])
-    blocks = _json(folder / "hotblocks.json", [])
-    regions = [{**lp, "kind": "loop"} for lp in loops]
-    regions += [{**b, "kind": "block"} for b in blocks
-                if not any(lp["start"] <= b["start"] and b["end"] <= lp["end"] for lp in loops)]
-    regions.sort(key=lambda r: -r["cycles"])
-    return regions[:top]
+    """Each hot region once (as the terminal lists them): loops and blocks that share no instruction."""
+    return hot_regions(_json(folder / "hotloops.json", []), _json(folder / "hotblocks.json", []), top)
 
 
 def _timeline_figure(trace: dict, cpu_hz: int, layers: list[dict]) -> dict | None:

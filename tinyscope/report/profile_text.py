@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
+
 from tinyscope.profile import MEASURED, Profile
 from tinyscope.profile.functions import STALL_COLUMNS
-from tinyscope.profile.hotloops import hot_regions
 from tinyscope.report.names import short_names
+from tinyscope.report.regions import hot_regions
 from tinyscope.report.tables import render, table
 
 NAME_WIDTH = 28
+LISTING = 24  # instructions listed per hot region in the terminal (the costliest, in address order)
 
 
 def _pct(x: float) -> str:
@@ -54,12 +57,20 @@ def render_profile(p: Profile, top: int = 12, loops: int = 4) -> str:
                      f"{lay.cycles_per_macc:.2f}", _pct(lay.share), f"{lay.dcache_miss:,}"]
                     for lay, short in zip(p.layers, short_names([lay.name for lay in p.layers], NAME_WIDTH))])
     parts = ["\n".join(head), "", render(funcs, stalls, layers)]
-    for lp in hot_regions(p.loops, p.blocks, loops):  # each region once, loop or block
-        unit = "iterations" if lp.kind == "loop" else "executions"
-        parts.append(f"hot {lp.kind} in {lp.function} 0x{lp.start:08x}-0x{lp.end:08x}: {lp.iterations:,} {unit}, "
-                     f"{lp.cycles:,} cycles ({_pct(lp.share)})" + "".join(f"\n  ! {n}" for n in lp.notes))
-        rows = [[f"{ln.addr:08x}", ln.text, f"{ln.count:,}", f"{ln.cycles:,}", f"{ln.stalls:,}",
-                 f"{ln.icache_miss:,}", f"{ln.dcache_miss:,}", _source(ln.source, ln.source_text)] for ln in lp.lines]
+    for lp in hot_regions([asdict(x) for x in p.loops], [asdict(x) for x in p.blocks], loops):  # each region once
+        unit = "iterations" if lp["kind"] == "loop" else "executions"
+        parts.append(f"hot {lp['kind']} in {lp['function']} 0x{lp['start']:08x}-0x{lp['end']:08x}: "
+                     f"{lp['iterations']:,} {unit}, {lp['cycles']:,} cycles ({_pct(lp['share'])})"
+                     + "".join(f"\n  ! {n}" for n in lp["notes"]))
+        lines = lp["lines"]
+        shown = sorted(sorted(lines, key=lambda ln: -ln["cycles"])[:LISTING], key=lambda ln: ln["addr"])
+        rows = [[f"{ln['addr']:08x}", ln["text"], f"{ln['count']:,}", f"{ln['cycles']:,}", f"{ln['stalls']:,}",
+                 f"{ln['icache_miss']:,}", f"{ln['dcache_miss']:,}", _source(ln["source"], ln["source_text"])]
+                for ln in shown]
+        if len(lines) > len(shown):
+            rest = [ln for ln in lines if ln not in shown]
+            rows.append(["", f"… {len(rest)} cooler instructions", "", f"{sum(ln['cycles'] for ln in rest):,}",
+                         f"{sum(ln['stalls'] for ln in rest):,}", "", "", "(all in hotloops.json, report.html)"])
         parts.append(render(table(None, [("addr", "left"), ("instruction", "left"), ("exec", "right"),
                                          ("cycles", "right"), ("stalls", "right"), ("I$ miss", "right"),
                                          ("D$ miss", "right"), ("C source", "left")], rows)))
