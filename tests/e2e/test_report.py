@@ -151,3 +151,27 @@ def test_exports_parse_back(profiled):
         r = subprocess.run([annotate, str(out / "callgrind.out")], capture_output=True, text=True, timeout=60)
         assert r.returncode == 0 and "conv_pixel" in r.stdout, r.stderr
         assert f"{cg.summary[0]:,}" in r.stdout
+
+
+def test_run_prints_what_analyze_counts_and_int8_outputs_dequantized(tmp_path):
+    model = "zoo:tiny-dscnn-int8"
+    analyzed = json.loads(_cli("analyze", model, "--json", cwd=tmp_path).stdout)
+    r = _cli("run", model, cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    cycles = re.search(r"^cycles\s+([\d,]+)$", r.stdout, re.M)
+    assert cycles and "," in cycles.group(1)  # thousands separators, as profile prints them
+    ram = re.search(r"^ram\s+([\d,]+) B = activations ([\d,]+) \+ input ([\d,]+) \+ output ([\d,]+)", r.stdout, re.M)
+    assert ram, r.stdout
+    assert int(ram.group(1).replace(",", "")) == analyzed["ram_total_bytes"]  # the same count as analyze
+    assert int(ram.group(2).replace(",", "")) == analyzed["activations_bytes"]
+    raw = re.search(r"^output\s+\[([-\d\s]+)\]", r.stdout, re.M)
+    real = re.search(r"^  real\s+\[([-\d.\se]+)\]\s+\(scale ([\d.e-]+), zero point (-?\d+)\)", r.stdout, re.M)
+    assert raw and real, r.stdout
+    q = [int(v) for v in raw.group(1).split()]
+    x = [float(v) for v in real.group(1).split()]
+    scale, zp = float(real.group(2)), int(real.group(3))
+    assert len(q) == len(x) and all(abs(a - (b - zp) * scale) < 1e-3 for a, b in zip(x, q))
+    flash = _cli("run", model, "--place", "input=flash", "--json", cwd=tmp_path)
+    doc = json.loads(flash.stdout)
+    assert doc["ram"]["input"]["region"] == "flash" and not doc["ram"]["input"]["ram"]
+    assert doc["ram_total"] == analyzed["ram_total_bytes"] - doc["ram"]["input"]["bytes"]
