@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -134,6 +135,8 @@ def test_study_over_a_folder_of_models(tmp_path, shared_models_dir):
     assert [row["configuration"] for row in doc["rows"]] == [f"{n}: default" for n in names]
     for n in names:
         assert (out / n / "report.html").is_file() and (out / n / "run1" / "report.html").is_file()
+    links = re.findall(r'href="([^"#]+report\.html)"', (out / "report.html").read_text())
+    assert len(links) == 2 and all((out / link).is_file() for link in links)  # each configuration's own report
     if CHROMIUM is not None:
         found = inspect_report(out / "report.html", tmp_path / "chrome", "report-folder-study")
         assert not found["console"] and not found["exceptions"], (found["console"], found["exceptions"])

@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv
 import json
 import math
+import os
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -361,7 +362,8 @@ def _assets(figures: dict) -> dict:
             "plotly": Markup(plotly_js()), "figures": Markup(_figures_json(figures))}
 
 
-def render_html(folder: Path) -> str:
+def render_html(folder: Path, out: Path | None = None) -> str:
+    """The report of ``folder``; links to other files are relative to ``out`` (default: in ``folder``)."""
     folder = Path(folder)
     if (folder / "study.json").is_file():
         study = _json(folder / "study.json", {})
@@ -377,11 +379,9 @@ def render_html(folder: Path) -> str:
                 view = profile_view(run_folder, prefix=f"run{i + 1}-")
                 figures.update(view["figures"])
             link = None
-            if (run_folder / "report.html").is_file():
-                try:
-                    link = str((run_folder / "report.html").resolve().relative_to(folder.resolve()))
-                except ValueError:
-                    link = (run_folder / "report.html").resolve().as_uri()
+            if (run_folder / "report.html").is_file():  # relative to where this report is written
+                base = folder.resolve() if out is None else Path(out).resolve().parent
+                link = os.path.relpath((run_folder / "report.html").resolve(), base)
             runs.append({"name": r.get("name", f"run {i + 1}"), "ok": r.get("ok"), "error": r.get("error"),
                          "view": view, "link": link, "index": i + 1})
         rows = study.get("rows", [])
@@ -413,8 +413,8 @@ def render_html(folder: Path) -> str:
 
 def write_html(folder: Path, out: Path) -> Path:
     """Render ``folder``'s report into ``out`` (written whole or not at all)."""
-    text = render_html(folder)
     out = Path(out)
+    text = render_html(folder, out)
     with staged_folder(out.parent) as tmp:
         (tmp / out.name).write_text(text, encoding="utf-8")
     return out
