@@ -32,6 +32,7 @@ STALL_HELP = {"load_use": "a load's result used by the next instruction", "fp": 
               "dep": "other register dependencies", "branch": "taken branches and mispredictions",
               "ifetch": "instruction fetch (I-cache misses, flash wait states)",
               "dmem": "data memory (D-cache misses, wait states, store buffer)"}
+KIND_COLOURS = {"code": 0, "constants": 1, "weights": 2, "input": 3, "data": 4, "activations": 5, "stack": 6}
 TIMELINE_ROWS = 12  # functions shown in the timeline (the rest are in the flame graph)
 TIMELINE_BARS = 4000  # spans per row before short neighbours are merged into one bar
 
@@ -310,10 +311,14 @@ def profile_view(folder: Path, prefix: str = "") -> dict:
     if flame:
         figures["flame"] = flame
     stall_total = sum(stalls.values())
+    memory = run.get("memory_map") or [{"region": k, "size": v["size"], "used": v["used"], "parts": {}}
+                                       for k, v in run.get("regions", {}).items()]
+    for region in memory:  # one colour per kind in every region (a load image takes its section's)
+        region["colours"] = {what: KIND_COLOURS.get(what.removeprefix("load image of ").split(" (via")[0], 7)
+                             for what in region.get("parts", {})}
     return {
         "prefix": prefix, "run": run, "prov": run.get("provenance", {}), "model": run.get("model_figures"),
-        "memory": run.get("memory_map") or [{"region": k, "size": v["size"], "used": v["used"], "parts": {}}
-                                             for k, v in run.get("regions", {}).items()],
+        "memory": memory,
         "layers": layers, "functions": functions[:20], "hot": _hot(folder),
         "stalls": [{"kind": k, "cycles": stalls.get(k, 0), "share": stalls.get(k, 0) / cycles if cycles else 0,
                     "help": STALL_HELP.get(k, "")} for k in STALLS if k in stalls],
