@@ -13,11 +13,12 @@ from pathlib import Path
 
 import pytest
 
+from ..chromium import CHROMIUM, inspect_report
 from ..conftest import SHARED_MODELS, shared_model
+from ..trace_check import check_trace
 
 pytestmark = [pytest.mark.e2e, pytest.mark.sim,
               pytest.mark.skipif(shutil.which("arm-none-eabi-gcc") is None, reason="arm-none-eabi-gcc missing")]
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 
 def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
@@ -53,11 +54,8 @@ def test_seed_study_reproduces_the_findings(seed_study):
 
 def test_trace_is_valid_trace_events(seed_study):
     out, _ = seed_study
-    trace = json.loads((out / "run1" / "trace.json").read_text())
-    events = trace["traceEvents"]
-    assert events and all({"ph", "ts", "pid", "tid"} <= set(e) for e in events)
-    assert all("dur" in e for e in events if e["ph"] == "X")
-    assert any(e.get("cat") == "layer" for e in events) and any(e["ph"] == "C" for e in events)
+    problems, slices = check_trace(json.loads((out / "run1" / "trace.json").read_text()))
+    assert problems == [] and slices[(1, 1)] and slices[(1, 2)]
     assert (out / "run1" / "stacks.folded").read_text().strip()
     assert (out / "run1" / "timeline.svg").read_text().startswith("<?xml")
 
@@ -65,22 +63,19 @@ def test_trace_is_valid_trace_events(seed_study):
 @pytest.mark.skipif(CHROMIUM is None, reason="chromium not installed (make setup installs it)")
 def test_html_report_renders_in_chromium(seed_study, tmp_path):
     out, _ = seed_study
-    report = out / "report.html"
-    html = report.read_text()
-    assert "http://" not in html and "https://" not in html  # self-contained
-    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-             "--disable-component-update", "--disable-sync", f"--user-data-dir={tmp_path / 'profile'}",
-             "--enable-logging=stderr", "--v=0", "--virtual-time-budget=5000"]
-    r = subprocess.run([CHROMIUM, *flags, "--dump-dom", report.resolve().as_uri()], capture_output=True,
-                       text=True, timeout=120)
-    dom = r.stdout
-    assert 'data-rendered="ok"' in dom, dom[:500]
-    m = re.search(r"rendered: (\d+) of (\d+) pictures", dom)
-    assert m and m.group(1) == m.group(2) and int(m.group(1)) >= 2  # the bar chart and the timeline
-    for text in ["Configurations", "Layers", "Functions", "Hot loops", "Provenance", "conv_pixel"]:
-        assert text in dom
-    console = [ln for ln in r.stderr.splitlines() if "CONSOLE" in ln or "Uncaught" in ln]
-    assert not console, console
+    found = inspect_report(out / "report.html", tmp_path / "chrome", "report-study")
+    assert found["ready"] == "1"
+    assert not found["console"] and not found["exceptions"], (found["console"], found["exceptions"])
+    assert all(u.startswith("file:") for u in found["requests"]), found["requests"]
+    for section in ["configurations", "chart", "drilldown"]:
+        assert section in found["sections"]
+    for section in ["summary", "memory", "layers", "stalls", "functions", "timeline", "flame", "hot", "provenance"]:
+        assert found["sections"].count(section) == 7, section  # one drill-down per configuration
+    assert found["figures"] and all(f["drawn"] == "ok" and f["width"] > 200 and f["right"] <= found["width"]
+                                    for f in found["figures"]), found["figures"]
+    assert any(f["id"] == "study-bars" for f in found["figures"])
+    assert found["hidden"] == [], found["hidden"]
+    assert "conv_pixel" in found["text"]
 
 
 def test_memcpy_preset_shows_the_byte_loop(tmp_path):
@@ -105,3 +100,48 @@ def test_run_classifies_the_study_digit(tmp_path):
     assert max(range(10), key=lambda i: doc["output"][i]) == 2 and doc["argmax_equal"]
     assert doc["cycles"] > 1_000_000
     assert json.loads((tmp_path / "out" / "run.json").read_text()) == doc
+
+
+def test_seed_preset_runs_on_the_f7(tmp_path):
+    """The preset is written as roles: on the STM32F746 all seven configurations build and run."""
+    r = _cli("study", "zoo:tiny-dscnn", "--preset", "seed", "--target", "stm32f746", "-o", str(tmp_path / "f7"),
+             "-j", "2", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr + r.stdout
+    doc = json.loads((tmp_path / "f7" / "study.json").read_text())
+    assert len(doc["results"]) == 7 and all(x["ok"] for x in doc["results"]) and doc["skipped"] == []
+    assert doc["results"][6]["config"]["place"] == {"activations": "dtcm", "code": "itcm", "stack": "dtcm"}
+
+
+def test_a_grid_that_cannot_fit_stops_before_any_build(tmp_path):
+    grid = tmp_path / "g.toml"
+    grid.write_text('[[run]]\nname = "fits"\n\n[[run]]\nname = "weights in DTCM"\nplace = "weights=dtcm"\n')
+    r = _cli("study", "zoo:mnist-cnn", "--grid", str(grid), "-o", str(tmp_path / "s"), cwd=tmp_path)
+    assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1, r.stderr
+    assert "'weights in DTCM': dtcm needs" in r.stderr and "B over" in r.stderr and "'fits'" not in r.stderr
+    assert not (tmp_path / "s").exists() or not list((tmp_path / "s").glob("run*"))
+    assert not (tmp_path / "cache").exists()  # nothing was built
+
+
+def test_study_over_a_folder_of_models(tmp_path, shared_models_dir):
+    models = tmp_path / "models"
+    models.mkdir()
+    names = ["kws_dscnn_int8.tflite", "mnist_cnn_f32.tflite"]
+    for name in names:
+        shutil.copy(shared_models_dir / name, models / name)
+    (models / "notes.txt").write_text("not a model")
+    grid = tmp_path / "g.toml"
+    grid.write_text('[[run]]\nname = "default"\n')
+    out = tmp_path / "out"
+    r = _cli("study", str(models), "--grid", str(grid), "-o", str(out), "-j", "2", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr + r.stdout
+    doc = json.loads((out / "study.json").read_text())
+    assert [row["configuration"] for row in doc["rows"]] == [f"{n}: default" for n in names]
+    for n in names:
+        assert (out / n / "report.html").is_file() and (out / n / "run1" / "report.html").is_file()
+    links = re.findall(r'href="([^"#]+report\.html)"', (out / "report.html").read_text())
+    assert len(links) == 2 and all((out / link).is_file() for link in links)  # each configuration's own report
+    if CHROMIUM is not None:
+        found = inspect_report(out / "report.html", tmp_path / "chrome", "report-folder-study")
+        assert not found["console"] and not found["exceptions"], (found["console"], found["exceptions"])
+        assert found["sections"].count("layers") == 2 and found["hidden"] == []
+        assert all(f["drawn"] == "ok" for f in found["figures"])

@@ -40,7 +40,7 @@ def test_default_build_places_everything(graph, target: str, tmp_path: Path) -> 
              if name != "_estack"}
     place = fw.placement
     assert where == {"ts_vectors": "flash", "Reset_Handler": "flash", "network_run": place.code,
-                     "ts_input": place.weights, "network_arena": place.activations}
+                     "ts_input": place.input, "network_arena": place.activations}
     assert regions.region_for(syms["_estack"][0] - 4).name == place.stack
     assert set(fw.usage) >= {"flash", place.activations} and all(0 < u <= s for u, s in fw.usage.values())
     for f in ("firmware.ld", "firmware.map", "build.json", "src/main.c", "src/startup.c", "src/network.c"):

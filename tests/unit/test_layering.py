@@ -21,7 +21,8 @@ LAYERS: list[tuple[str, ...]] = [
     ("frontend", "codegen"),
     ("build", "sim"),
     ("profile",),
-    ("report", "study"),
+    ("report",),
+    ("study",),
     ("api",),
     ("cli",),
 ]

@@ -19,9 +19,12 @@ H7 = load_target("stm32h743")
 
 def test_default_placement_is_the_study_configuration_1() -> None:
     p = resolve_placement(H7, None)
-    assert p.as_dict() == {"weights": "flash", "activations": "axisram", "code": "flash", "stack": "axisram"}
+    assert p.as_dict() == {"weights": "flash", "activations": "axisram", "code": "flash", "stack": "axisram",
+                           "input": "axisram"}
     p = resolve_placement(H7, parse_place("code=itcm, activations=DTCM,stack=sram"))
-    assert p.as_dict() == {"weights": "flash", "activations": "dtcm", "code": "itcm", "stack": "axisram"}
+    assert p.as_dict() == {"weights": "flash", "activations": "dtcm", "code": "itcm", "stack": "axisram",
+                           "input": "dtcm"}
+    assert resolve_placement(H7, {"input": "flash"}).input == "flash"  # read in place, as a constant
 
 
 @pytest.mark.parametrize("place,message", [

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from tinyscope.errors import PlanError
 from tinyscope.targets import Region, Target
 
-PLACEABLE = ("weights", "activations", "code", "stack")
+PLACEABLE = ("weights", "activations", "code", "stack", "input")
 BOOT_REGION = "flash"
 _OVERFLOW = re.compile(r"region [`']?([A-Za-z0-9_]+)'? overflowed by (\d+) bytes")
 _USAGE = re.compile(r"^\s*([A-Za-z0-9_]+):\s+(\d+)\s*(B|KB|MB|GB)\s+(\d+)\s*(B|KB|MB|GB)\s+[\d.]+%", re.M)
@@ -28,6 +28,7 @@ class Placement:
     activations: str
     code: str
     stack: str
+    input: str  # the input buffer: in RAM by default (beside the activations), as an application has it
 
     def as_dict(self) -> dict[str, str]:
         return {k: getattr(self, k) for k in PLACEABLE}
@@ -40,6 +41,8 @@ def resolve_placement(target: Target, place: dict[str, str] | None) -> Placement
         if what not in PLACEABLE:
             raise PlanError(f"cannot place {what!r}: placeable are {', '.join(PLACEABLE)}")
         merged[what] = name
+    if "input" not in merged and "activations" in merged:
+        merged["input"] = merged["activations"]  # RAM, as analyze's ram (total) counts it
     out: dict[str, str] = {}
     for what in PLACEABLE:
         if what not in merged:
@@ -100,8 +103,8 @@ def linker_script(target: Target, placement: Placement, stack_size: int = 16384)
         text,
         f"  .rodata :\n  {{\n    . = ALIGN(8);\n    *(.rodata .rodata.*)\n    . = ALIGN(8);\n  }} > {flash}\n",
         f"  .ARM.exidx :\n  {{\n    *(.ARM.exidx* .gnu.linkonce.armexidx.*)\n  }} > {flash}\n",
-        loaded(".tinyscope.weights", placement.weights,
-               "    KEEP(*(.tinyscope.input))\n    *(.tinyscope.weights .tinyscope.weights.*)"),
+        loaded(".tinyscope.weights", placement.weights, "    *(.tinyscope.weights .tinyscope.weights.*)"),
+        loaded(".tinyscope.input", placement.input, "    KEEP(*(.tinyscope.input))"),
         loaded(".data", placement.stack, "    *(.data .data.*)"),
         zeroed(".bss", placement.stack, "    *(.bss .bss.*)\n    *(COMMON)"),
         zeroed(".tinyscope.activations", placement.activations, "    *(.tinyscope.activations)"),

@@ -74,8 +74,9 @@ def _regions_help() -> str:
 
 BUILD_OPTIONS: tuple[Option, ...] = (
     Option("--target", "target", DEFAULT_TARGET, TARGET_HELP, metavar="BOARD"),
-    Option("--place", "place", "", "placement: weights=R,activations=R,code=R,stack=R; default: the target's "
-           "(stm32h743: code and weights in flash, the rest in axisram). Regions: " + _regions_help(),
+    Option("--place", "place", "", "placement: weights=R,activations=R,code=R,stack=R,input=R; default: the "
+           "target's (stm32h743: code and weights in flash, the rest in axisram; the input beside the activations). "
+           "Regions: " + _regions_help(),
            metavar="CLASS=REGION,..."),
     Option("--icache", "icache", "on", "instruction cache switched on by the firmware", ("on", "off")),
     Option("--dcache", "dcache", "on", "data cache switched on by the firmware", ("on", "off")),

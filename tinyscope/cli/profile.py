@@ -1,5 +1,6 @@
 """`tinyscope profile MODEL [build options]`: one simulated run attributed to functions, layers and
-instructions, with its timeline (trace.json for ui.perfetto.dev, folded stacks, a PNG/SVG chart)."""
+instructions, with its timeline (trace.json for ui.perfetto.dev, folded stacks, a PNG/SVG chart),
+exports for speedscope and KCachegrind, and the HTML report (report.html)."""
 
 from __future__ import annotations
 
@@ -20,21 +21,24 @@ class ProfileCommand(Command):
         parser.add_argument("model", help="a .tflite, .h5, .keras or .onnx file, or zoo:<name>")
         add_build_arguments(parser)
         parser.add_argument("-o", "--output", type=Path, default=Path("out/profile"), metavar="DIR",
-                            help="where run.json, CSV tables, trace.json and the timeline go (default out/profile)")
+                            help="where report.html, run.json, CSV tables, trace.json and the exports go "
+                                 "(default out/profile)")
         parser.add_argument("--top", type=count(1, 10_000), default=12, help="functions to list")
         parser.add_argument("--json", action="store_true", help="print run.json instead of the tables")
 
     def invoke(self, args: argparse.Namespace) -> int:
         # imported here: the simulator's native hooks load with it, which only simulating verbs need
         from tinyscope.profile import run_profile, write_profile
+        from tinyscope.report.html import write_html
         from tinyscope.report.profile_text import render_profile
 
         check_folder(args.output)
         p = run_profile(args.model, config_from_args(args))
-        files = write_profile(p, args.output)
+        files = write_profile(p, args.output, finish=lambda tmp: write_html(tmp, tmp / "report.html"))
         if args.json:
             out(json.dumps(p.summary(), indent=2))
         else:
             out(render_profile(p, top=args.top).rstrip())
             out(f"\nwrote {', '.join(f.name for f in files.values())} to {args.output}")
+            out(f"report: {files['report'].resolve()}")
         return 0

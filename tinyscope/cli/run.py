@@ -33,6 +33,11 @@ def execute(fw: Firmware, engine: str) -> HarnessOutput:
     return parse_output(text)
 
 
+def _real(x: np.ndarray) -> str:
+    """Dequantized values on one line (int8 outputs are shown beside what they mean)."""
+    return np.array2string(x.astype(np.float32), precision=4, suppress_small=True, max_line_width=400, threshold=20)
+
+
 class RunCommand(Command):
     NAME = "run"
     HELP = "build the firmware (cached), run it in the simulator, print cycles, time and output agreement"
@@ -68,6 +73,11 @@ class RunCommand(Command):
                "reference": ref.ravel().tolist(), "max_abs": m.max_abs, "l2r": m.l2r,
                "argmax_equal": m.acc == 1.0 if m.acc is not None else None, "engine": args.engine,
                "target": fw.target.name, "simulator": simulator}
+        from tinyscope.profile.memory import ram_figures  # here: tinyscope.profile loads the simulator
+
+        ram = ram_figures(fw.elf, fw.target)
+        doc["ram"] = {k: {**v} for k, v in ram.items()}
+        doc["ram_total"] = sum(v["bytes"] for v in ram.values() if v["ram"])
         if args.output:
             write_outputs(args.output, {"run.json": json.dumps(doc, indent=2)})
         if args.json:
@@ -76,18 +86,29 @@ class RunCommand(Command):
         out(f"firmware     {fw.elf}{' (cached)' if cached else ''}")
         out(f"engine       {args.engine}")
         if args.engine == "sim":
-            out(f"cycles       {res.cycles}")
+            out(f"cycles       {res.cycles:,}")
             out(f"time         {1e3 * res.cycles / hz:.3f} ms at {hz / 1e6:g} MHz")
             if fw.macc:
-                out(f"cycles/MACC  {res.cycles / fw.macc:.2f}  ({fw.macc} MACC)")
+                out(f"cycles/MACC  {res.cycles / fw.macc:.2f}  ({fw.macc:,} MACC)")
         else:
             out("cycles       n/a (QEMU does not count cycles)")
         out(f"status       {res.status}")
+        in_ram = [(k, v) for k, v in ram.items() if v["ram"]]
+        out(f"ram          {doc['ram_total']:,} B = " + " + ".join(f"{k} {v['bytes']:,}" for k, v in in_ram)
+            + "  (what analyze's ram (total) counts)"
+            + "".join(f"; {k} in {v['region']}, not RAM" for k, v in ram.items() if not v["ram"]))
         if res.stack_used is not None:
-            out(f"stack        {res.stack_used} of {fw.config.stack_size} bytes used")
-        with np.printoptions(precision=6, threshold=20, linewidth=100):
-            out(f"output       {res.output}")
+            out(f"stack        {res.stack_used:,} of {fw.config.stack_size:,} bytes used")
+        q = graph.output_tensors()[0].quant
+        with np.printoptions(precision=6, threshold=20, linewidth=100, suppress=True):
+            out(f"output       {res.output.ravel()}")
+            if q is not None and np.issubdtype(res.output.dtype, np.integer) and q.scale.size == 1:
+                real = (res.output.ravel().astype(np.float64) - float(q.zero_point[0])) * float(q.scale[0])
+                ref_real = (ref.ravel().astype(np.float64) - float(q.zero_point[0])) * float(q.scale[0])
+                out(f"  real       {_real(real)}  (scale {float(q.scale[0]):.6g}, zero point {int(q.zero_point[0])})")
             out(f"reference    {ref.ravel()}")
+            if q is not None and np.issubdtype(ref.dtype, np.integer) and q.scale.size == 1:
+                out(f"  real       {_real(ref_real)}")
         agree = f"max |diff| {m.max_abs:.3g}, l2r {m.l2r:.3g}"
         if m.acc is not None:
             agree += f", same argmax: {'yes' if m.acc == 1.0 else 'no'}"

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import json
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -20,9 +21,12 @@ from tinyscope.frontend import load
 from tinyscope.ir.graph import Graph
 from tinyscope.outputs import staged_folder
 from tinyscope.plan.analyze import ModelFigures, analyze
+from tinyscope.profile.exports import callgrind, speedscope, write_speedscope
 from tinyscope.profile.functions import FunctionRow, function_table
-from tinyscope.profile.hotloops import Loop, hot_blocks, hot_loops
+from tinyscope.profile.hotloops import Loop, add_source, hot_blocks, hot_loops
 from tinyscope.profile.layers import LayerRow, layer_table
+from tinyscope.profile.memory import RegionUse, memory_map
+from tinyscope.profile.source import LineTable, line_table
 from tinyscope.profile.timeline import chrome_trace, folded_stacks, plot_timeline, write_trace
 from tinyscope.sim import SimResult, simulate
 from tinyscope.sim.decode import decode_elf
@@ -44,10 +48,13 @@ class Profile:
     blocks: list[Loop]
     agreement: dict
     symbols: object
+    text: dict[int, str]  # address -> disassembly
+    lines: LineTable  # address -> C line (DWARF)
+    memory: list[RegionUse]
 
     @property
     def cycles(self) -> int:
-        """The firmware's own measurement (DWT CYCCNT around the network), as on a board."""
+        """The firmware's own measurement (DWT CYCCNT around ``network_run``), as on a board."""
         return self.harness.cycles
 
     @property
@@ -70,7 +77,13 @@ class Profile:
             "regions": {k: {"used": u, "size": s} for k, (u, s) in self.firmware.usage.items()},
             "provenance": {**self.firmware.info, "memcpy": _memcpy_variant(self.firmware.config.libc)},
             "simulator": {"wall_seconds": r.wall_seconds, "mips": r.mips, **r.meta.get("simulator", {})},
+            "measured": MEASURED,
+            "model_figures": self.figures.to_json(),
+            "memory_map": [m.to_json() for m in self.memory],
         }
+
+
+MEASURED = "DWT CYCCNT around network_run(); the input is read where it is placed, not copied"
 
 
 def _memcpy_variant(libc: str) -> str:
@@ -95,9 +108,13 @@ def run_profile(model: str, config: BuildConfig, cache: Path | None = None) -> P
     harness = parse_output(result.stdout)
     image = read_image(fw.elf)
     text = code.text
+    lines = line_table(fw.elf)
+    loops, blocks = hot_loops(result, image.symbols, text), hot_blocks(result, image.symbols, text)
+    add_source(loops, lines)
+    add_source(blocks, lines)
     return Profile(model, graph, analyze(graph), fw, harness, result, function_table(result, image.symbols),
-                   layer_table(result, graph), hot_loops(result, image.symbols, text),
-                   hot_blocks(result, image.symbols, text), _agreement(graph, fw, harness.output), image.symbols)
+                   layer_table(result, graph), loops, blocks, _agreement(graph, fw, harness.output), image.symbols,
+                   text, lines, memory_map(fw.elf, fw.target))
 
 
 def _csv(path: Path, rows: list[dict]) -> None:
@@ -110,11 +127,26 @@ def _csv(path: Path, rows: list[dict]) -> None:
         w.writerows(rows)
 
 
-def write_profile(p: Profile, out: Path) -> dict[str, Path]:
+def layer_rows(p: Profile) -> list[dict]:
+    """layers.csv: the measured figures of each kernel call beside analyze's ROM and RAM for its ops."""
+    by_cid: dict[int, list] = {}
+    for lf in p.figures.layers:
+        by_cid.setdefault(lf.c_id, []).append(lf)
+    rows = []
+    for lay in p.layers:
+        figs = by_cid.get(lay.c_id, [])
+        rows.append({**asdict(lay), "rom_bytes": sum(f.rom_bytes for f in figs),
+                     "output_bytes": figs[-1].output_bytes if figs else 0,
+                     "params": sum(f.params for f in figs)})
+    return rows
+
+
+def write_profile(p: Profile, out: Path, finish: Callable[[Path], object] | None = None) -> dict[str, Path]:
     """Machine-readable results and pictures of one profile, in ``out`` (all files or none)."""
     names = {"run": "run.json", "functions": "functions.csv", "layers": "layers.csv", "loops": "hotloops.json",
              "blocks": "hotblocks.json", "trace": "trace.json", "folded": "stacks.folded", "sim": "sim.npz",
-             "timeline_png": "timeline.png", "timeline_svg": "timeline.svg"}
+             "timeline_png": "timeline.png", "timeline_svg": "timeline.svg",
+             "speedscope": "profile.speedscope.json", "callgrind": "callgrind.out", "report": "report.html"}
     with staged_folder(out) as tmp:
         files = {k: tmp / v for k, v in names.items()}
         files["run"].write_text(json.dumps(p.summary(), indent=2))
@@ -124,11 +156,16 @@ def write_profile(p: Profile, out: Path) -> dict[str, Path]:
                                    "icache_miss": f.icache_miss, "dcache_miss": f.dcache_miss,
                                    "dcache_access": f.dcache_access}
                                   for f in p.functions])
-        _csv(files["layers"], [asdict(lay) for lay in p.layers])
+        _csv(files["layers"], layer_rows(p))
         files["loops"].write_text(json.dumps([asdict(lp) for lp in p.loops], indent=1))
         files["blocks"].write_text(json.dumps([asdict(b) for b in p.blocks], indent=1))
         write_trace(files["trace"], chrome_trace(p.result, p.symbols, p.layers, p.firmware.target.cpu_hz))
         files["folded"].write_text(folded_stacks(p.result, p.symbols))
         p.result.save(files["sim"])
         plot_timeline(p.result, p.symbols, p.layers, p.firmware.target.cpu_hz, tmp / "timeline")
+        write_speedscope(files["speedscope"], speedscope(p.result, p.symbols, f"{p.model} on {p.firmware.target.name}"))
+        files["callgrind"].write_text(callgrind(p.result, p.symbols, p.text, p.lines,
+                                                f"tinyscope profile {p.model} --target {p.firmware.target.name}"))
+        if finish is not None:
+            finish(tmp)  # e.g. the HTML report, written from these files before they move into place
     return {k: Path(out) / v for k, v in names.items()}

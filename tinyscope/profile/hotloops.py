@@ -8,6 +8,7 @@ import re
 from dataclasses import dataclass, field
 
 from tinyscope.profile.functions import STALL_COLUMNS
+from tinyscope.profile.source import LineTable
 from tinyscope.sim.elf import Symbols
 from tinyscope.sim.result import SimResult
 
@@ -24,6 +25,8 @@ class Line:
     stalls: int
     icache_miss: int
     dcache_miss: int
+    source: str = ""  # file:line from the DWARF line table ("" without debug info)
+    source_text: str = ""  # that C line
 
 
 @dataclass
@@ -128,3 +131,13 @@ def hot_blocks(result: SimResult, symbols: Symbols, text: dict[int, str], top: i
         out.append(Loop(sym.name if sym else f"0x{b[0]:08x}", b[0], b[-1], lines[0].count, cyc, cyc / total, lines,
                         _notes(lines)))
     return out
+
+
+def add_source(regions: list[Loop], table: LineTable) -> None:
+    """Put the C line of each instruction beside it (in place)."""
+    for r in regions:
+        for ln in r.lines:
+            src = table.lookup(ln.addr)
+            if src is not None:
+                ln.source, ln.source_text = src.where(), src.text
+

@@ -39,20 +39,41 @@ def call_spans(result: SimResult, symbols: Symbols, limit: int = 200_000) -> lis
 
 
 def chrome_trace(result: SimResult, symbols: Symbols, layers: list[LayerRow], cpu_hz: int) -> dict:
+    """Trace Event Format: layers (tid 1) and calls (tid 2) as B/E pairs in time order, so nesting is
+    exact (an X event's ts + dur is two rounded floats; B/E keep the cycle order), and the cache
+    misses of each layer as a counter."""
     us = 1e6 / cpu_hz
     meta = [{"ph": "M", "name": "process_name", "pid": 1, "tid": 0, "ts": 0, "args": {"name": result.target}},
             {"ph": "M", "name": "thread_name", "pid": 1, "tid": 1, "ts": 0, "args": {"name": "layers"}},
             {"ph": "M", "name": "thread_name", "pid": 1, "tid": 2, "ts": 0, "args": {"name": "functions"}}]
-    events = []
-    for lay in layers:
-        events.append({"ph": "X", "name": f"{lay.c_id}: {lay.name}", "cat": "layer", "pid": 1, "tid": 1,
-                       "ts": lay.start * us, "dur": lay.cycles * us,
-                       "args": {"op": lay.op, "macc": lay.macc, "cycles": lay.cycles}})
-        events.append({"ph": "C", "name": "cache misses", "pid": 1, "tid": 1, "ts": lay.start * us,
+    events: list[dict] = []
+    end_prev = 0
+    for lay in sorted(layers, key=lambda r: r.start):
+        start = max(lay.start, end_prev)  # layers follow each other; never let rounding overlap them
+        end = max(start + lay.cycles, start)
+        end_prev = end
+        events.append({"ph": "B", "name": f"{lay.c_id}: {lay.name}", "cat": "layer", "pid": 1, "tid": 1,
+                       "ts": start * us, "args": {"op": lay.op, "macc": lay.macc, "cycles": lay.cycles}})
+        events.append({"ph": "E", "name": f"{lay.c_id}: {lay.name}", "cat": "layer", "pid": 1, "tid": 1,
+                       "ts": end * us})
+        events.append({"ph": "C", "name": "cache misses", "pid": 1, "tid": 1, "ts": start * us,
                        "args": {"icache": lay.icache_miss, "dcache": lay.dcache_miss}})
-    for s in call_spans(result, symbols):
-        events.append({"ph": "X", "name": s.name, "cat": "function", "pid": 1, "tid": 2, "ts": s.start * us,
-                       "dur": max(s.end - s.start, 1) * us, "args": {"cycles": s.end - s.start}})
+    if layers:
+        events.append({"ph": "C", "name": "cache misses", "pid": 1, "tid": 1, "ts": end_prev * us,
+                       "args": {"icache": 0, "dcache": 0}})
+    stack: list[str] = []
+    last = 0
+    for cycle, kind, pc in zip(result.events["cycle"], result.events["kind"], result.events["pc"]):
+        last = max(int(cycle), last)
+        if kind == 0:
+            s = symbols.lookup(int(pc))
+            stack.append(s.name if s else f"0x{int(pc):08x}")
+            events.append({"ph": "B", "name": stack[-1], "cat": "function", "pid": 1, "tid": 2, "ts": last * us})
+        elif stack:
+            events.append({"ph": "E", "name": stack.pop(), "cat": "function", "pid": 1, "tid": 2, "ts": last * us})
+    last = max(int(result.cycles), last)
+    while stack:
+        events.append({"ph": "E", "name": stack.pop(), "cat": "function", "pid": 1, "tid": 2, "ts": last * us})
     return {"traceEvents": meta + events, "displayTimeUnit": "ns",
             "otherData": {"cycles": result.cycles, "cpu_hz": cpu_hz, "elf": result.elf}}
 

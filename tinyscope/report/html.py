@@ -1,131 +1,425 @@
-"""One self-contained HTML report (no network, images inline) for a profile or a study folder."""
+"""One self-contained HTML report (no network: styles, scripts and chart library inline) for a
+profile folder or a study folder.
+
+Libraries: Jinja2 renders the page (autoescaping: a model's layer names are data, never markup);
+Plotly.js draws the charts, the zoomable timeline and the flame graph (an icicle chart). Plotly was
+chosen over Vega-Lite because one bundle covers bar charts, a timeline with zoom and pan, and a
+hierarchical flame graph, and because the ``plotly`` PyPI package ships ``plotly.min.js`` itself,
+so the bundle comes with ``pip install`` and nothing is fetched when a report is written or read.
+"""
 
 from __future__ import annotations
 
-import base64
 import csv
-import html
 import json
+import math
+import os
+from functools import cache
+from importlib import resources
 from pathlib import Path
 
+import jinja2
+from markupsafe import Markup
+
 from tinyscope.errors import InputError
+from tinyscope.outputs import staged_folder
+from tinyscope.report.names import short_names
+from tinyscope.report.regions import hot_regions
 from tinyscope.version import __version__
 
-CSS = """
-body { font: 14px/1.45 system-ui, sans-serif; margin: 2em auto; max-width: 1200px; color: #222; }
-h1 { font-size: 1.6em; } h2 { border-bottom: 1px solid #ccc; padding-bottom: .2em; margin-top: 1.8em; }
-table { border-collapse: collapse; margin: .5em 0; font-size: 13px; }
-th, td { border: 1px solid #ddd; padding: 3px 8px; text-align: right; }
-th { background: #f3f3f3; } td.l, th.l { text-align: left; }
-pre { background: #f7f7f7; padding: .6em; overflow-x: auto; font-size: 12px; }
-.note { color: #a33; font-weight: 600; } img { max-width: 100%; border: 1px solid #eee; }
-dl { display: grid; grid-template-columns: max-content auto; gap: 2px 14px; } dt { font-weight: 600; }
-"""
-SCRIPT = """
-window.addEventListener('load', function () {
-  var imgs = Array.prototype.slice.call(document.images);
-  var ok = imgs.filter(function (i) { return i.complete && i.naturalWidth > 0; }).length;
-  document.getElementById('status').textContent = 'rendered: ' + ok + ' of ' + imgs.length + ' pictures';
-  document.body.setAttribute('data-rendered', ok === imgs.length ? 'ok' : 'missing-pictures');
-});
-"""
+STALLS = ["load_use", "fp", "dep", "branch", "ifetch", "dmem"]
+STALL_HELP = {"load_use": "a load's result used by the next instruction", "fp": "FPU result latency",
+              "dep": "other register dependencies", "branch": "taken branches and mispredictions",
+              "ifetch": "instruction fetch (I-cache misses, flash wait states)",
+              "dmem": "data memory (D-cache misses, wait states, store buffer)"}
+KIND_COLOURS = {"code": 0, "constants": 1, "weights": 2, "input": 3, "data": 4, "activations": 5, "stack": 6}
+TIMELINE_ROWS = 12  # functions shown in the timeline (the rest are in the flame graph)
+TIMELINE_BARS = 4000  # spans per row before short neighbours are merged into one bar
 
 
-def _e(x) -> str:
-    return html.escape(str(x))
+# ---------------------------------------------------------------- formatting (Jinja filters)
+
+def fmt_int(v) -> str:
+    try:
+        return f"{int(v):,}"
+    except (TypeError, ValueError):
+        return "" if v in (None, "") else str(v)
 
 
-def _img(path: Path, alt: str) -> str:
-    if not path.is_file():
-        return f"<p>({_e(alt)}: not produced)</p>"
-    mime = "image/svg+xml" if path.suffix == ".svg" else "image/png"
-    data = base64.b64encode(path.read_bytes()).decode()
-    return f'<img alt="{_e(alt)}" src="data:{mime};base64,{data}">'
+def fmt_pct(v, digits: int = 1) -> str:
+    try:
+        x = float(v)
+    except (TypeError, ValueError):
+        return ""
+    if x != 0 and abs(100 * x) < 10 ** -digits:
+        return f"<{10 ** -digits:g}%"
+    return f"{100 * x:.{digits}f}%"
 
 
-def _table(rows: list[dict], left: tuple[str, ...] = (), limit: int = 40) -> str:
-    if not rows:
-        return "<p>(empty)</p>"
-    cols = list(rows[0])
-    head = "".join(f'<th class="{"l" if c in left else ""}">{_e(c)}</th>' for c in cols)
-    body = "".join("<tr>" + "".join(f'<td class="{"l" if c in left else ""}">{_e(r[c])}</td>' for c in cols)
-                   + "</tr>" for r in rows[:limit])
-    return f"<table><tr>{head}</tr>{body}</table>"
+def fmt_bytes(v) -> str:
+    try:
+        n = int(v)
+    except (TypeError, ValueError):
+        return ""
+    if n >= 1 << 20:
+        return f"{n:,} B ({n / (1 << 20):.2f} MiB)"
+    if n >= 1024:
+        return f"{n:,} B ({n / 1024:.1f} KiB)"
+    return f"{n:,} B"
 
+
+def fmt_num(v, digits: int = 2) -> str:
+    try:
+        x = float(v)
+    except (TypeError, ValueError):
+        return ""
+    return f"{x:,.{digits}f}" if math.isfinite(x) else ""
+
+
+def fmt_sci(v) -> str:
+    try:
+        return f"{float(v):.3g}"
+    except (TypeError, ValueError):
+        return ""
+
+
+# ---------------------------------------------------------------- reading a profile folder
 
 def _csv(path: Path) -> list[dict]:
     if not path.is_file() or path.stat().st_size == 0:
         return []
-    with path.open() as f:
+    with path.open(newline="") as f:
         return list(csv.DictReader(f))
 
 
-def _profile_sections(folder: Path) -> list[str]:
-    run = json.loads((folder / "run.json").read_text())
-    prov = run.get("provenance", {})
-    s = [f"<h2>Latency</h2><dl><dt>cycles</dt><dd>{run['cycles']:,}</dd><dt>time</dt><dd>{run['ms']:.3f} ms at "
-         f"{run['cpu_hz'] / 1e6:g} MHz</dd><dt>cycles per MACC</dt><dd>{run['cycles_per_macc']:.2f} "
-         f"({run['macc']:,} MACC)</dd><dt>I-cache</dt><dd>{run['icache']['misses']:,} misses of "
-         f"{run['icache']['accesses']:,}</dd><dt>D-cache</dt><dd>{run['dcache']['misses']:,} misses of "
-         f"{run['dcache']['accesses']:,}</dd><dt>stalls</dt><dd>{_e(run['stalls'])}</dd>"
-         f"<dt>output vs reference</dt><dd>{_e(run['agreement'])}</dd></dl>",
-         "<h2>Memory</h2>" + _table([{"region": k, "used (B)": f"{v['used']:,}", "size (B)": f"{v['size']:,}",
-                                      "%": f"{100 * v['used'] / v['size']:.1f}"}
-                                     for k, v in run["regions"].items() if v["used"]], left=("region",)),
-         "<h2>Layers</h2>" + _table(_csv(folder / "layers.csv"), left=("name", "op")),
-         "<h2>Functions</h2>" + _table(_csv(folder / "functions.csv"), left=("function",), limit=15),
-         "<h2>Timeline</h2><p>Which symbol ran when (trace.json opens in ui.perfetto.dev).</p>"
-         + _img(folder / "timeline.png", "timeline")]
-    loops = json.loads((folder / "hotloops.json").read_text()) if (folder / "hotloops.json").is_file() else []
-    blocks = json.loads((folder / "hotblocks.json").read_text()) if (folder / "hotblocks.json").is_file() else []
-    s.append("<h2>Hot loops and blocks</h2>")
-    for lp in loops[:3] + blocks[:2]:
-        notes = "".join(f'<p class="note">{_e(n)}</p>' for n in lp["notes"])
-        lines = "\n".join(f"{ln['addr']:08x}  {ln['text']:<36} exec {ln['count']:>9,}  cycles {ln['cycles']:>10,}  "
-                          f"stalls {ln['stalls']:>9,}  I$miss {ln['icache_miss']:>6,}  D$miss {ln['dcache_miss']:>7,}"
-                          for ln in lp["lines"])
-        s.append(f"<h3>{_e(lp['function'])} {lp['start']:#x}-{lp['end']:#x}: {lp['iterations']:,} iterations, "
-                 f"{lp['cycles']:,} cycles ({100 * lp['share']:.1f}%)</h3>{notes}<pre>{_e(lines)}</pre>")
-    s.append("<h2>Provenance</h2><dl>" + "".join(
-        f"<dt>{_e(k)}</dt><dd>{_e(v)}</dd>" for k, v in [
-            ("model", prov.get("model")), ("model sha256", prov.get("model_sha256")),
-            ("target", f"{prov.get('target')} at {prov.get('cpu_hz', 0) / 1e6:g} MHz"),
-            ("placement", prov.get("placement")), ("caches", f"I {prov.get('config', {}).get('icache')}, "
-                                                               f"D {prov.get('config', {}).get('dcache')}"),
-            ("libc", prov.get("config", {}).get("libc")), ("memcpy", prov.get("memcpy")),
-            ("toolchain", prov.get("toolchain")), ("flags", " ".join(prov.get("cflags", []))),
-            ("tinyscope", prov.get("tinyscope", __version__))]) + "</dl>")
-    return s
+def _json(path: Path, default):
+    if not path.is_file():
+        return default
+    try:
+        return json.loads(path.read_text())
+    except ValueError as exc:
+        raise InputError(f"{path}: not valid JSON ({exc})") from None
 
 
-def render_html(folder: Path) -> str:
+def _num(v, kind=int):
+    try:
+        return kind(v)
+    except (TypeError, ValueError):
+        return kind(0)
+
+
+def _layers(folder: Path) -> list[dict]:
+    rows = _csv(folder / "layers.csv")
+    shorts = short_names([r["name"] for r in rows])
+    out = []
+    for r, short in zip(rows, shorts):
+        macc, cycles = _num(r.get("macc")), _num(r.get("cycles"))
+        out.append({"c_id": _num(r.get("c_id")), "m_id": _num(r.get("m_id")), "name": r["name"], "short": short,
+                    "op": r.get("op", ""), "rom": _num(r.get("rom_bytes")), "ram": _num(r.get("output_bytes")),
+                    "macc": macc, "cycles": cycles, "start": _num(r.get("start")),
+                    "share": _num(r.get("share"), float), "cpm": cycles / macc if macc else None,
+                    "imiss": _num(r.get("icache_miss")), "dmiss": _num(r.get("dcache_miss"))})
+    return out
+
+
+def _functions(folder: Path) -> list[dict]:
+    out = []
+    for r in _csv(folder / "functions.csv"):
+        acc = _num(r.get("dcache_access"))
+        out.append({"name": r["function"], "calls": _num(r.get("calls")), "exclusive": _num(r.get("exclusive")),
+                    "inclusive": _num(r.get("inclusive")), "share": _num(r.get("share"), float),
+                    "per_call": _num(r.get("per_call"), float), "instructions": _num(r.get("instructions")),
+                    "stalls": {k: _num(r.get(f"stall_{k}")) for k in STALLS},
+                    "imiss": _num(r.get("icache_miss")), "dmiss": _num(r.get("dcache_miss")), "dacc": acc,
+                    "drate": _num(r.get("dcache_miss")) / acc if acc else None})
+    return out
+
+
+def _hot(folder: Path, top: int = 5) -> list[dict]:
+    """Each hot region once (as the terminal lists them): loops and blocks that share no instruction."""
+    return hot_regions(_json(folder / "hotloops.json", []), _json(folder / "hotblocks.json", []), top)
+
+
+def _timeline_figure(trace: dict, cpu_hz: int, layers: list[dict]) -> dict | None:
+    """Plotly bars: one row per function (the most time-consuming), the layers on top with labels."""
+    events = trace.get("traceEvents", [])
+    to_ms = 1e-3  # trace timestamps are microseconds
+    spans: dict[str, list[tuple[float, float]]] = {}
+    stack: list[tuple[str, float]] = []
+    for e in events:
+        if e.get("tid") != 2:
+            continue
+        if e["ph"] == "B":
+            stack.append((e["name"], e["ts"]))
+        elif e["ph"] == "E" and stack:
+            name, ts = stack.pop()
+            spans.setdefault(name, []).append((ts * to_ms, (e["ts"] - ts) * to_ms))
+        elif e["ph"] == "X":
+            spans.setdefault(e["name"], []).append((e["ts"] * to_ms, e.get("dur", 0) * to_ms))
+    if not spans and not layers:
+        return None
+    total = {n: sum(d for _, d in v) for n, v in spans.items()}
+    names = sorted(total, key=lambda n: -total[n])[:TIMELINE_ROWS]
+    end = max([s + d for v in spans.values() for s, d in v] + [1e-9])
+    data = []
+    for k, name in enumerate(reversed(names)):
+        bars = _merge(sorted(spans[name]), end / TIMELINE_BARS)
+        data.append({"type": "bar", "orientation": "h", "name": name, "y": [name] * len(bars),
+                     "base": [round(b[0], 6) for b in bars], "x": [max(round(b[1], 6), 1e-6) for b in bars],
+                     "customdata": [b[2] for b in bars], "marker": {"color": _color(k)}, "showlegend": False,
+                     "hovertemplate": f"{_js(name)}<br>%{{base:.3f}} ms + %{{x:.4f}} ms"
+                                      "<br>%{customdata} call(s)<extra></extra>"})
+    ms = 1e3 / cpu_hz
+    if layers:
+        data.append({"type": "bar", "orientation": "h", "name": "layers", "y": ["layers"] * len(layers),
+                     "base": [round(r["start"] * ms, 6) for r in layers],
+                     "x": [max(round(r["cycles"] * ms, 6), 1e-6) for r in layers],
+                     "text": [f"{r['c_id']}: {r['short']}" for r in layers], "textposition": "inside",
+                     "insidetextanchor": "middle", "textangle": 0, "constraintext": "both",
+                     "customdata": [[r["name"], r["op"], f"{r['cycles']:,}"] for r in layers],
+                     "marker": {"color": [_color(i, 0.75) for i in range(len(layers))]}, "showlegend": False,
+                     "hovertemplate": "%{text}<br>%{customdata[1]}<br>%{customdata[2]} cycles"
+                                      "<br>%{customdata[0]}<extra></extra>"})
+    rows = len(names) + (1 if layers else 0)
+    layout = {"barmode": "overlay", "height": 110 + 26 * rows, "margin": {"l": 150, "r": 20, "t": 34, "b": 40},
+              "xaxis": {"title": {"text": f"time (ms at {cpu_hz / 1e6:g} MHz) — drag to zoom, double-click to reset"},
+                        "rangeslider": {"visible": False}},
+              "yaxis": {"automargin": True, "fixedrange": True, "ticksuffix": "  "}, "bargap": 0.25}
+    return {"data": data, "layout": layout}
+
+
+def _merge(spans: list[tuple[float, float]], gap: float) -> list[tuple[float, float, int]]:
+    """Neighbouring spans closer than ``gap`` become one bar (with its call count), so a function
+    called thousands of times stays a few hundred bars."""
+    out: list[list] = []
+    for s, d in spans:
+        if out and s - (out[-1][0] + out[-1][1]) < gap and d < gap:
+            out[-1][1] = max(out[-1][1], s + d - out[-1][0])
+            out[-1][2] += 1
+        else:
+            out.append([s, d, 1])
+    return [(a, b, c) for a, b, c in out]
+
+
+def _flame_figure(folded: str) -> dict | None:
+    """A flame graph of the folded stacks as a Plotly icicle (root at the bottom), in cycles."""
+    weight: dict[str, int] = {}
+    for line in folded.splitlines():
+        stack, _, n = line.rpartition(" ")
+        if not stack or not n.isdigit():
+            continue
+        parts = stack.split(";")
+        for k in range(1, len(parts) + 1):
+            key = ";".join(parts[:k])
+            weight[key] = weight.get(key, 0) + int(n)
+    if not weight:
+        return None
+    ids = sorted(weight)
+    total = sum(v for k, v in weight.items() if ";" not in k)
+    data = [{"type": "icicle", "ids": ["all"] + ids, "labels": ["all stacks"] + [k.rsplit(";", 1)[-1] for k in ids],
+             "parents": [""] + [k.rsplit(";", 1)[0] if ";" in k else "all" for k in ids],
+             "values": [total] + [weight[k] for k in ids], "branchvalues": "total",
+             "tiling": {"orientation": "v", "flip": "y"}, "maxdepth": 8,
+             "hovertemplate": "%{label}<br>%{value:,} cycles (%{percentRoot:.1%})<extra></extra>",
+             "texttemplate": "%{label} %{percentRoot:.1%}"}]
+    return {"data": data, "layout": {"height": 420, "margin": {"l": 4, "r": 4, "t": 30, "b": 4}}}
+
+
+def _color(i: int, alpha: float = 1.0) -> str:
+    palette = [(31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40), (148, 103, 189), (140, 86, 75),
+               (227, 119, 194), (127, 127, 127), (188, 189, 34), (23, 190, 207)]
+    r, g, b = palette[i % len(palette)]
+    return f"rgba({r},{g},{b},{alpha})"
+
+
+def _js(text: str) -> str:
+    """Text for a Plotly hovertemplate: its %{...} and markup are not interpreted."""
+    return text.replace("%", "%%").replace("<", "&lt;").replace("{", "(").replace("}", ")")
+
+
+def _normalize(run: dict) -> dict:
+    """run.json with every field the page shows present: a profile of a plain ELF (no model) has no
+    MACC, no agreement and may lack cache figures."""
+    run = dict(run)
+    run.setdefault("model", run.get("elf", "?"))
+    run.setdefault("target", "?")
+    run["cpu_hz"] = run.get("cpu_hz") or 1
+    run["cycles"] = run.get("cycles") or 0
+    run.setdefault("ms", 1e3 * run["cycles"] / run["cpu_hz"])
+    for side in ("icache", "dcache"):
+        c = {"accesses": 0, "misses": 0, **(run.get(side) or {})}
+        c.setdefault("miss_rate", c["misses"] / c["accesses"] if c["accesses"] else 0.0)
+        run[side] = c
+    run["stalls"] = run.get("stalls") or {}
+    return run
+
+
+def profile_view(folder: Path, prefix: str = "") -> dict:
+    """Everything the profile sections show, read from a profile folder's files."""
+    run = _json(folder / "run.json", None)
+    if run is None:
+        raise InputError(f"{folder}: no run.json (not a profile folder)")
+    run = _normalize(run)
+    layers = _layers(folder)
+    functions = _functions(folder)
+    cycles = run.get("cycles") or 0
+    stalls = run.get("stalls", {})
+    figures: dict[str, dict] = {}
+    if layers:
+        figures["layer-cycles"] = {
+            "data": [{"type": "bar", "x": [f"{r['c_id']}: {r['short']}" for r in layers],
+                      "y": [r["cycles"] for r in layers], "customdata": [[r["name"], r["op"]] for r in layers],
+                      "marker": {"color": _color(0)},
+                      "hovertemplate": "%{x}<br>%{customdata[1]}<br>%{y:,} cycles<br>%{customdata[0]}<extra></extra>"}],
+            "layout": {"height": 360, "margin": {"l": 70, "r": 10, "t": 30, "b": 110},
+                       "yaxis": {"title": {"text": "cycles"}}, "xaxis": {"tickangle": -35, "automargin": True}}}
+        figures["layer-misses"] = {
+            "data": [{"type": "bar", "name": "D-cache misses", "x": [f"{r['c_id']}: {r['short']}" for r in layers],
+                      "y": [r["dmiss"] for r in layers], "marker": {"color": _color(3)}},
+                     {"type": "bar", "name": "I-cache misses", "x": [f"{r['c_id']}: {r['short']}" for r in layers],
+                      "y": [r["imiss"] for r in layers], "marker": {"color": _color(1)}}],
+            "layout": {"height": 340, "barmode": "group", "margin": {"l": 70, "r": 10, "t": 30, "b": 110},
+                       "yaxis": {"title": {"text": "misses"}}, "xaxis": {"tickangle": -35, "automargin": True},
+                       "legend": {"orientation": "h", "y": 1.12}}}
+    top = [f for f in functions if sum(f["stalls"].values())][:12]
+    if top:
+        figures["stalls-fn"] = {
+            "data": [{"type": "bar", "orientation": "h", "name": k, "y": [f["name"] for f in top][::-1],
+                      "x": [f["stalls"][k] for f in top][::-1], "marker": {"color": _color(i)},
+                      "hovertemplate": f"%{{y}}: %{{x:,}} {k} stall cycles<extra></extra>"}
+                     for i, k in enumerate(STALLS)],
+            "layout": {"barmode": "stack", "height": 110 + 28 * len(top),
+                       "margin": {"l": 10, "r": 10, "t": 30, "b": 40},
+                       "xaxis": {"title": {"text": "stall cycles"}}, "yaxis": {"automargin": True},
+                       "legend": {"orientation": "h", "y": -0.25}}}
+    rated = sorted([f for f in functions if f["dacc"] >= 100], key=lambda f: -f["dmiss"])[:12]  # rates of a
+    # handful of accesses say nothing
+    if rated:
+        figures["miss-rates"] = {
+            "data": [{"type": "bar", "orientation": "h", "y": [f["name"] for f in rated][::-1],
+                      "x": [100 * f["drate"] for f in rated][::-1], "marker": {"color": _color(3)},
+                      "customdata": [[f"{f['dmiss']:,}", f"{f['dacc']:,}"] for f in rated][::-1],
+                      "hovertemplate": "%{y}: %{x:.2f}% (%{customdata[0]} of %{customdata[1]})<extra></extra>"}],
+            "layout": {"height": 110 + 26 * len(rated), "margin": {"l": 10, "r": 10, "t": 30, "b": 40},
+                       "xaxis": {"title": {"text": "D-cache miss rate (%)"}}, "yaxis": {"automargin": True}}}
+    trace = _json(folder / "trace.json", {})
+    tl = _timeline_figure(trace, run.get("cpu_hz", 1), layers) if trace else None
+    if tl:
+        figures["timeline"] = tl
+    folded = (folder / "stacks.folded").read_text() if (folder / "stacks.folded").is_file() else ""
+    flame = _flame_figure(folded)
+    if flame:
+        figures["flame"] = flame
+    stall_total = sum(stalls.values())
+    memory = run.get("memory_map") or [{"region": k, "size": v["size"], "used": v["used"], "parts": {}}
+                                       for k, v in run.get("regions", {}).items()]
+    for region in memory:  # one colour per kind in every region (a load image takes its section's)
+        region["colours"] = {what: KIND_COLOURS.get(what.removeprefix("load image of ").split(" (via")[0], 7)
+                             for what in region.get("parts", {})}
+    return {
+        "prefix": prefix, "run": run, "prov": run.get("provenance", {}), "model": run.get("model_figures"),
+        "memory": memory,
+        "layers": layers, "functions": functions[:20], "hot": _hot(folder),
+        "stalls": [{"kind": k, "cycles": stalls.get(k, 0), "share": stalls.get(k, 0) / cycles if cycles else 0,
+                    "help": STALL_HELP.get(k, "")} for k in STALLS if k in stalls],
+        "stall_total": stall_total, "figures": {f"{prefix}{k}": v for k, v in figures.items()},
+        "has": {k: k in figures for k in ("layer-cycles", "layer-misses", "stalls-fn", "miss-rates", "timeline",
+                                          "flame")},
+        "files": sorted(p.name for p in folder.iterdir() if p.is_file() and p.name != "report.html"),
+    }
+
+
+# ---------------------------------------------------------------- rendering
+
+@cache
+def _env() -> jinja2.Environment:
+    env = jinja2.Environment(loader=jinja2.PackageLoader("tinyscope.report", "templates"),
+                             autoescape=True, trim_blocks=True, lstrip_blocks=True, undefined=jinja2.StrictUndefined)
+    env.filters.update(n=fmt_int, pct=fmt_pct, bytes=fmt_bytes, num=fmt_num, sci=fmt_sci)
+    return env
+
+
+@cache
+def plotly_js() -> str:
+    """The Plotly.js bundle shipped inside the ``plotly`` Python package."""
+    try:
+        return (resources.files("plotly") / "package_data" / "plotly.min.js").read_text(encoding="utf-8")
+    except (ModuleNotFoundError, FileNotFoundError):
+        try:
+            from plotly.offline import get_plotlyjs
+        except ImportError:
+            raise InputError("the HTML report needs the plotly package (pip install plotly)") from None
+        return get_plotlyjs()
+
+
+def _static(name: str) -> str:
+    return (resources.files("tinyscope.report") / "templates" / name).read_text(encoding="utf-8")
+
+
+def _figures_json(figures: dict) -> str:
+    # inside <script type="application/json">: "</" must not end the element
+    return json.dumps(figures, separators=(",", ":")).replace("</", "<\\/")
+
+
+def _assets(figures: dict) -> dict:
+    """Inline text the template inserts as is (inserted once by Jinja, never searched and replaced)."""
+    return {"css": Markup(_static("report.css")), "script": Markup(_static("report.js")),
+            "plotly": Markup(plotly_js()), "figures": Markup(_figures_json(figures))}
+
+
+def render_html(folder: Path, out: Path | None = None) -> str:
+    """The report of ``folder``; links to other files are relative to ``out`` (default: in ``folder``)."""
     folder = Path(folder)
     if (folder / "study.json").is_file():
-        study = json.loads((folder / "study.json").read_text())
-        title = f"tinyscope study: {study['model']}"
-        body = [f"<h2>Configurations</h2><p>{_e(study['preset'])} on {_e(study['target'])}</p>",
-                _table(study["rows"], left=("configuration", "top_function")),
-                _img(folder / "study.png", "cycles per configuration")]
-        first = next((r["folder"] for r in study["results"] if r.get("ok")), None)
-        if first and (Path(first) / "run.json").is_file():
-            body.append(f"<h2>Details of {_e(study['results'][0]['name'])}</h2>")
-            body += _profile_sections(Path(first))
+        study = _json(folder / "study.json", {})
+        title = f"tinyscope study: {study.get('model', '?')}"
+        runs = []
+        figures: dict[str, dict] = {}
+        for i, r in enumerate(study.get("results", [])):
+            run_folder = Path(r.get("folder", ""))
+            if not run_folder.is_absolute() and not (run_folder / "run.json").is_file():
+                run_folder = folder / run_folder.name  # recorded relative to where the study ran
+            view = None
+            if r.get("ok") and (run_folder / "run.json").is_file():
+                view = profile_view(run_folder, prefix=f"run{i + 1}-")
+                figures.update(view["figures"])
+            link = None
+            if (run_folder / "report.html").is_file():  # relative to where this report is written
+                base = folder.resolve() if out is None else Path(out).resolve().parent
+                link = os.path.relpath((run_folder / "report.html").resolve(), base)
+            runs.append({"name": r.get("name", f"run {i + 1}"), "ok": r.get("ok"), "error": r.get("error"),
+                         "view": view, "link": link, "index": i + 1})
+        rows = study.get("rows", [])
+        ok = [r for r in rows if r.get("cycles") not in ("", None)]
+        if ok:
+            figures["study-bars"] = {
+                "data": [{"type": "bar", "orientation": "h", "y": [r["configuration"] for r in ok][::-1],
+                          "x": [r["ms"] for r in ok][::-1],
+                          "text": [f"{r['ms']:.2f} ms (x{r['ratio']:.2f})" for r in ok][::-1],
+                          "textposition": "outside", "cliponaxis": False, "marker": {"color": _color(0)},
+                          "hovertemplate": "%{y}<br>%{x:.3f} ms<extra></extra>"}],
+                "layout": {"height": 100 + 34 * len(ok), "margin": {"l": 10, "r": 60, "t": 10, "b": 40},
+                           "xaxis": {"title": {"text": "inference time (ms)"}},
+                           "yaxis": {"automargin": True, "ticksuffix": "  "}}}
+        page = _env().get_template("study.html").render(
+            title=title, study=study, rows=rows, runs=runs, version=__version__, has_bars=bool(ok),
+            **_assets(figures))
     elif (folder / "run.json").is_file():
-        run = json.loads((folder / "run.json").read_text())
-        title = f"tinyscope profile: {run['model']} on {run['target']}"
-        body = _profile_sections(folder)
+        view = profile_view(folder)
+        run = view["run"]
+        title = f"tinyscope profile: {run.get('model', '?')} on {run.get('target', '?')}"
+        figures = view["figures"]
+        page = _env().get_template("profile.html").render(title=title, v=view, version=__version__,
+                                                          **_assets(figures))
     else:
         raise InputError(f"{folder}: neither a profile (run.json) nor a study (study.json) folder")
-    return (f"<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>{_e(title)}</title>"
-            f"<style>{CSS}</style></head><body><h1>{_e(title)}</h1><p id=\"status\">rendering</p>"
-            + "\n".join(body) + f"<script>{SCRIPT}</script></body></html>")
+    return page
 
 
 def write_html(folder: Path, out: Path) -> Path:
-    text = render_html(folder)
-    try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(text, encoding="utf-8")
-    except OSError as exc:
-        raise InputError(f"cannot write {out}: {exc.strerror or exc}") from exc
+    """Render ``folder``'s report into ``out`` (written whole or not at all)."""
+    out = Path(out)
+    text = render_html(folder, out)
+    with staged_folder(out.parent) as tmp:
+        (tmp / out.name).write_text(text, encoding="utf-8")
     return out

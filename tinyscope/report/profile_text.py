@@ -2,16 +2,28 @@
 
 from __future__ import annotations
 
-from tinyscope.profile import Profile
+from dataclasses import asdict
+
+from tinyscope.profile import MEASURED, Profile
 from tinyscope.profile.functions import STALL_COLUMNS
+from tinyscope.report.names import short_names
+from tinyscope.report.regions import hot_regions
 from tinyscope.report.tables import render, table
+
+NAME_WIDTH = 28
+LISTING = 24  # instructions listed per hot region in the terminal (the costliest, in address order)
 
 
 def _pct(x: float) -> str:
     return f"{100 * x:5.1f}%"
 
 
-def render_profile(p: Profile, top: int = 12, loops: int = 3) -> str:
+def _source(where: str, text: str, width: int = 44) -> str:
+    s = f"{where} {text}".strip()
+    return s if len(s) <= width else s[: width - 1] + "…"
+
+
+def render_profile(p: Profile, top: int = 12, loops: int = 4) -> str:
     s = p.summary()
     cfg = p.firmware.config
     head = [
@@ -19,8 +31,8 @@ def render_profile(p: Profile, top: int = 12, loops: int = 3) -> str:
         f" target      : {s['target']} at {s['cpu_hz'] / 1e6:g} MHz; {cfg.libc}, {cfg.opt}; "
         f"I-cache {'on' if cfg.icache else 'off'}, D-cache {'on' if cfg.dcache else 'off'}",
         " placement   : " + ", ".join(f"{k}={v}" for k, v in p.firmware.placement.as_dict().items()),
-        f" cycles      : {p.cycles:,} ({p.ms:.3f} ms), {s['cycles_per_macc']:.2f} cycles/MACC "
-        f"(DWT CYCCNT around input copy + network)",
+        f" cycles      : {p.cycles:,} ({p.ms:.3f} ms), {s['cycles_per_macc']:.2f} cycles/MACC",
+        f" measured    : {MEASURED}",
         f" output      : argmax {p.agreement['argmax']} (reference {p.agreement['reference_argmax']}), "
         f"max |diff| {p.agreement['max_abs_diff']:.3g}",
         f" caches      : I {s['icache']['misses']:,}/{s['icache']['accesses']:,} misses "
@@ -41,17 +53,25 @@ def render_profile(p: Profile, top: int = 12, loops: int = 3) -> str:
     layers = table("layers (ITM markers)", [("c_id", "right"), ("m_id", "right"), ("layer", "left"), ("op", "left"),
                                            ("macc", "right"), ("cycles", "right"), ("cyc/MACC", "right"),
                                            ("share", "right"), ("D$ miss", "right")],
-                   [[lay.c_id, lay.m_id, lay.name[:32], lay.op, f"{lay.macc:,}", f"{lay.cycles:,}",
-                     f"{lay.cycles_per_macc:.2f}", _pct(lay.share), f"{lay.dcache_miss:,}"] for lay in p.layers])
+                   [[lay.c_id, lay.m_id, short, lay.op, f"{lay.macc:,}", f"{lay.cycles:,}",
+                     f"{lay.cycles_per_macc:.2f}", _pct(lay.share), f"{lay.dcache_miss:,}"]
+                    for lay, short in zip(p.layers, short_names([lay.name for lay in p.layers], NAME_WIDTH))])
     parts = ["\n".join(head), "", render(funcs, stalls, layers)]
-    hot = [("hot loop", "iterations", lp) for lp in p.loops[:loops]]
-    hot += [("hot block", "executions", b) for b in p.blocks[:2]]
-    for kind, unit, lp in hot:
-        parts.append(f"{kind} in {lp.function} 0x{lp.start:08x}-0x{lp.end:08x}: {lp.iterations:,} {unit}, "
-                     f"{lp.cycles:,} cycles ({_pct(lp.share)})" + "".join(f"\n  ! {n}" for n in lp.notes))
-        rows = [[f"{ln.addr:08x}", ln.text, f"{ln.count:,}", f"{ln.cycles:,}", f"{ln.stalls:,}",
-                 f"{ln.icache_miss:,}", f"{ln.dcache_miss:,}"] for ln in lp.lines]
+    for lp in hot_regions([asdict(x) for x in p.loops], [asdict(x) for x in p.blocks], loops):  # each region once
+        unit = "iterations" if lp["kind"] == "loop" else "executions"
+        parts.append(f"hot {lp['kind']} in {lp['function']} 0x{lp['start']:08x}-0x{lp['end']:08x}: "
+                     f"{lp['iterations']:,} {unit}, {lp['cycles']:,} cycles ({_pct(lp['share'])})"
+                     + "".join(f"\n  ! {n}" for n in lp["notes"]))
+        lines = lp["lines"]
+        shown = sorted(sorted(lines, key=lambda ln: -ln["cycles"])[:LISTING], key=lambda ln: ln["addr"])
+        rows = [[f"{ln['addr']:08x}", ln["text"], f"{ln['count']:,}", f"{ln['cycles']:,}", f"{ln['stalls']:,}",
+                 f"{ln['icache_miss']:,}", f"{ln['dcache_miss']:,}", _source(ln["source"], ln["source_text"])]
+                for ln in shown]
+        if len(lines) > len(shown):
+            rest = [ln for ln in lines if ln not in shown]
+            rows.append(["", f"… {len(rest)} cooler instructions", "", f"{sum(ln['cycles'] for ln in rest):,}",
+                         f"{sum(ln['stalls'] for ln in rest):,}", "", "", "(all in hotloops.json, report.html)"])
         parts.append(render(table(None, [("addr", "left"), ("instruction", "left"), ("exec", "right"),
                                          ("cycles", "right"), ("stalls", "right"), ("I$ miss", "right"),
-                                         ("D$ miss", "right")], rows)))
+                                         ("D$ miss", "right"), ("C source", "left")], rows)))
     return "\n".join(parts)

@@ -1,13 +1,22 @@
 """Grids of build configurations: the study's presets and user grids written in TOML.
 
-A TOML grid is a list of runs, each a name and build options over the defaults:
+A TOML grid is a list of runs, each a name and build options over the defaults (format and
+examples: docs/grids.md):
 
     [[run]]
-    name = "flash, caches on"
-    place = "weights=flash,activations=axisram,code=flash,stack=axisram"
+    name = "activations in DTCM"
+    place = "activations=@data-tcm"
     icache = "on"
     dcache = "on"
     libc = "nano"
+
+A region in ``place`` may be a role, resolved on each run's board: ``@default`` (the board's own
+choice for that class), ``@data-tcm`` (its DTCM), ``@code-tcm`` (its ITCM RAM). Presets are written
+with roles, so they run on any board; a configuration whose role the board lacks is left out, and
+the study says so.
+
+Every configuration is checked before anything is built: options, regions, and whether what
+``analyze`` knows (weights, the input, activations, the stack) fits each region.
 """
 
 from __future__ import annotations
@@ -20,11 +29,15 @@ from tinyscope.build.config import BuildConfig
 from tinyscope.build.firmware import check_config
 from tinyscope.build.options import parse_place
 from tinyscope.errors import InputError, TinyscopeError
+from tinyscope.plan.analyze import ModelFigures
+from tinyscope.targets import load_target
+from tinyscope.targets.memory_map import Target
 
-CONFIG_1 = "weights=flash,activations=axisram,code=flash,stack=axisram"
-CONFIG_2 = "weights=flash,activations=dtcm,code=flash,stack=axisram"
-CONFIG_3 = "weights=flash,activations=dtcm,code=itcm,stack=axisram"
-CONFIG_7 = "weights=flash,activations=dtcm,code=itcm,stack=dtcm"
+ROLES = {"@default": "default region", "@data-tcm": "DTCM (data TCM)", "@code-tcm": "ITCM RAM (instruction TCM)"}
+NO_TCM = ""
+DATA_TCM = "activations=@data-tcm"
+CODE_TCM = "activations=@data-tcm,code=@code-tcm"
+ALL_TCM = "activations=@data-tcm,code=@code-tcm,stack=@data-tcm"
 
 
 @dataclass(frozen=True)
@@ -33,28 +46,63 @@ class Run:
     config: BuildConfig
 
 
+class RoleError(InputError):
+    """A role the board does not have (no DTCM, no ITCM RAM)."""
+
+
+def _role_region(target: Target, role: str, what: str) -> str:
+    if role == "@default":
+        if what not in target.default_place:
+            raise RoleError(f"target {target.name} has no default region for {what}")
+        return target.default_place[what]
+    bus = {"@data-tcm": "dtcm", "@code-tcm": "itcm"}.get(role)
+    if bus is None:
+        raise InputError(f"unknown role {role!r} (roles: {', '.join(ROLES)})")
+    found = [r for r in target.regions if r.bus == bus and r.kind == "ram" and not r.mirror_of]
+    if not found:
+        raise RoleError(f"target {target.name} has no {ROLES[role]} for {what}={role}")
+    return max(found, key=lambda r: r.size).name
+
+
+def resolve_roles(place: dict[str, str], target: Target) -> dict[str, str]:
+    """``place`` with every ``@role`` replaced by the region that plays it on ``target``."""
+    return {what: _role_region(target, region, what) if region.startswith("@") else region
+            for what, region in place.items()}
+
+
 def _run(name: str, target: str, place: str, icache: bool = True, dcache: bool = True, libc: str = "nano",
          opt: str = "-O3") -> Run:
-    return Run(name, BuildConfig(target=target, place=parse_place(place), icache=icache, dcache=dcache,
-                                 libc=libc, opt=opt))
+    regions = resolve_roles(parse_place(place), load_target(target))
+    return Run(name, BuildConfig(target=target, place=regions, icache=icache, dcache=dcache, libc=libc, opt=opt))
+
+
+PRESETS = {
+    "seed": [("1 no TCM, caches on", NO_TCM, {}), ("2 activations in DTCM", DATA_TCM, {}),
+             ("3 as 2 + code in ITCM", CODE_TCM, {}), ("4 as 2, I-cache off", DATA_TCM, {"icache": False}),
+             ("5 as 2, D-cache off", DATA_TCM, {"dcache": False}),
+             ("6 no TCM, caches off", NO_TCM, {"icache": False, "dcache": False}),
+             ("7 all in TCM, caches on", ALL_TCM, {})],
+    "memcpy": [("1 nano (word memcpy)", NO_TCM, {"libc": "nano"}),
+               ("1 nano-bytecopy (byte memcpy)", NO_TCM, {"libc": "nano-bytecopy"})],
+}
+
+
+def preset_runs(name: str, target: str = "stm32h743") -> tuple[list[Run], list[str]]:
+    """The runs of a preset on ``target`` and a note for each configuration the board cannot have."""
+    if name not in PRESETS:
+        raise InputError(f"unknown preset {name!r} ({' or '.join(PRESETS)})")
+    runs, skipped = [], []
+    for run_name, place, opts in PRESETS[name]:
+        try:
+            runs.append(_run(run_name, target, place, **opts))
+        except RoleError as exc:
+            skipped.append(f"{run_name}: left out ({exc})")
+    return runs, skipped
 
 
 def preset(name: str, target: str = "stm32h743") -> list[Run]:
     """``seed``: the 2020 study's seven configurations; ``memcpy``: configuration 1 with both nanos."""
-    if name == "seed":
-        return [
-            _run("1 no TCM, caches on", target, CONFIG_1),
-            _run("2 activations in DTCM", target, CONFIG_2),
-            _run("3 as 2 + code in ITCM", target, CONFIG_3),
-            _run("4 as 2, I-cache off", target, CONFIG_2, icache=False),
-            _run("5 as 2, D-cache off", target, CONFIG_2, dcache=False),
-            _run("6 no TCM, caches off", target, CONFIG_1, icache=False, dcache=False),
-            _run("7 all in TCM, caches on", target, CONFIG_7),
-        ]
-    if name == "memcpy":
-        return [_run("1 nano (word memcpy)", target, CONFIG_1, libc="nano"),
-                _run("1 nano-bytecopy (byte memcpy)", target, CONFIG_1, libc="nano-bytecopy")]
-    raise InputError(f"unknown preset {name!r} (seed or memcpy)")
+    return preset_runs(name, target)[0]
 
 
 def _onoff(v, key: str, where: str) -> bool:
@@ -70,6 +118,8 @@ def load_grid(path: Path, target: str = "stm32h743") -> list[Run]:
         data = tomllib.loads(Path(path).read_text())
     except FileNotFoundError:
         raise InputError(f"{path}: no such grid file") from None
+    except IsADirectoryError:
+        raise InputError(f"{path}: is a folder, not a grid file") from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise InputError(f"{path}: not valid TOML ({exc})") from None
     runs = data.get("run")
@@ -97,3 +147,32 @@ def load_grid(path: Path, target: str = "stm32h743") -> list[Run]:
             raise InputError(msg if msg.startswith(str(path)) else f"{where}: {msg}") from None
         out.append(run)
     return out
+
+
+def placement_needs(run: Run, figures: ModelFigures) -> dict[str, dict[str, int]]:
+    """Bytes each region must hold for ``run``, by what: known before any build from ``analyze``
+    (weights, the input buffer, activations, the stack; code is known only after compiling, so it
+    is not counted)."""
+    _, placement = check_config(run.config)
+    place = placement.as_dict()
+    needs: dict[str, dict[str, int]] = {}
+    for what, n in (("weights", figures.weights_bytes), ("input", sum(t.bytes for t in figures.inputs)),
+                    ("activations", figures.activations_bytes), ("stack", run.config.stack_size)):
+        needs.setdefault(place[what], {})[what] = n
+    return needs
+
+
+def check_fit(runs: list[Run], figures: ModelFigures) -> list[str]:
+    """One line per configuration that cannot fit, saying which region overflows and by how much."""
+    problems = []
+    for run in runs:
+        target = load_target(run.config.target)
+        for region, parts in placement_needs(run, figures).items():
+            r = target.regions.by_name(region)
+            size = r.size
+            total = sum(parts.values())
+            if total > size:
+                what = " + ".join(f"{k} {v:,}" for k, v in parts.items())
+                problems.append(f"{run.name!r}: {region} needs {total:,} B ({what}) but holds {size:,} B "
+                                f"({total - size:,} B over)")
+    return problems

@@ -28,10 +28,11 @@ SCHEDULER_TIMEOUT_S = 8
 def run_one(model: str, run: Run, out: str) -> dict:
     """Build, simulate and profile one configuration (in a worker process)."""
     from tinyscope.profile import run_profile, write_profile
+    from tinyscope.report.html import write_html
 
     try:
         p = run_profile(model, run.config)
-        write_profile(p, Path(out))
+        write_profile(p, Path(out), finish=lambda tmp: write_html(tmp, tmp / "report.html"))
         s = p.summary()
         memcpy = next((f.share for f in p.functions if f.name == "memcpy"), 0.0)
         return {"name": run.name, "ok": True, "folder": out, "cycles": s["cycles"], "ms": s["ms"],
