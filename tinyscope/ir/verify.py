@@ -184,6 +184,11 @@ def verify(graph: Graph) -> Graph:
         for t in op.inputs:
             if t not in graph.tensors:
                 raise ShapeError(f"{where}: unknown input tensor {t!r}")
+        if op.type in OpGroup.WEIGHTED:
+            for t, what in zip(op.inputs[1:], ("weights", "bias")):
+                if not graph.tensors[t].is_const:
+                    raise ShapeError(f"{where}: its {what} {t!r} must be a constant (with data)")
+        for t in op.inputs:
             if t not in known:
                 raise ShapeError(f"{where}: input {t!r} is used before it is computed")
         o = op.outputs[0]
@@ -220,10 +225,6 @@ def _check_dtypes(graph: Graph, op, where: str) -> None:
         raise ShapeError(f"{where}: its first input {x.name!r} is a constant, not an activation")
     if op.type in OpGroup.WEIGHTED:
         w, b = graph.tensors[op.inputs[1]], graph.tensors[op.inputs[2]]
-        if not w.is_const:
-            raise ShapeError(f"{where}: weights must be constant")
-        if not b.is_const:
-            raise ShapeError(f"{where}: bias must be constant")
         oc = w.shape[-1] if op.type is OpType.DEPTHWISE_CONV_2D else w.shape[0]
         if b.shape != (oc,):
             raise ShapeError(f"{where}: bias of shape {b.shape} for {oc} output channels")
