@@ -4,15 +4,33 @@ Python API mirroring the CLI::
 
     import tinyscope
     g = tinyscope.load("model.tflite")      # or "zoo:mnist-cnn"
-    figures = g.analyze()                    # the `tinyscope analyze` figures (or tinyscope.analyze(g))
+    figures = tinyscope.analyze(g)           # the `tinyscope analyze` figures
+    report = tinyscope.validate(g, n=5)      # `tinyscope validate`: report.passed, report.pairs
+
+The conveniences below load lazily, so ``import tinyscope.errors`` (or any leaf) costs only itself.
 """
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
 
-from tinyscope.errors import TinyscopeError  # noqa: E402
-from tinyscope.frontend import load  # noqa: E402
-from tinyscope.plan.analyze import analyze  # noqa: E402
+from tinyscope.version import __version__
 
-__all__ = ["__version__", "TinyscopeError", "analyze", "load"]
+if TYPE_CHECKING:
+    from tinyscope.api.validate import validate
+    from tinyscope.errors import TinyscopeError
+    from tinyscope.frontend import load
+    from tinyscope.plan.analyze import analyze
+
+_LAZY = {"TinyscopeError": "tinyscope.errors", "load": "tinyscope.frontend", "analyze": "tinyscope.plan.analyze",
+         "validate": "tinyscope.api.validate"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'tinyscope' has no attribute {name!r}")
+
+
+__all__ = ["__version__", "TinyscopeError", "analyze", "load", "validate"]

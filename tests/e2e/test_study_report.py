@@ -88,7 +88,10 @@ def test_memcpy_preset_shows_the_byte_loop(tmp_path):
     assert r.returncode == 0, r.stderr
     rows = json.loads((tmp_path / "m" / "study.json").read_text())["rows"]
     word, byte = rows[0], rows[1]
-    assert byte["memcpy_share"] > 3 * word["memcpy_share"] > 0
+    # this network copies 16-byte items: the word copy's fixed cost per call is a large part of it, and a
+    # byte loop runs at about 3 cycles per byte (ldrb feeds strb in the same cycle; each strb is a
+    # read-modify-write in the store buffer, jnk0le): the byte loop costs clearly more, not 3x
+    assert byte["memcpy_share"] > 1.3 * word["memcpy_share"] > 0
     assert byte["cycles"] > word["cycles"]
     loops = json.loads((tmp_path / "m" / "run2" / "hotloops.json").read_text())
     assert any("byte-by-byte" in n for lp in loops for n in lp["notes"]) or byte["memcpy_share"] < 0.02

@@ -77,17 +77,43 @@ def test_f7_code_through_the_itcm_flash_mirror(graph, tmp_path: Path) -> None:
 
 
 def test_harness_switches_caches_and_marks_layers_on_itm(graph, tmp_path: Path) -> None:
-    from tinyscope.build.protocol import decode_itm, parse_output
+    from tinyscope.build.protocol import parse_output
     from tinyscope.sim import simulate
+    from tinyscope.targets.armv7m import ITM_LAYER_PORT, decode_itm_layer
 
     runs = {}
     for caches in ("on", "off"):
         fw = build_firmware(graph, tmp_path / caches, BuildConfig(icache=caches == "on", dcache=caches == "on"))
         result = simulate(fw.elf, fw.target, profile=False)
         runs[caches] = parse_output(result.stdout)
-        marks = [decode_itm(int(w)) for w in result.itm["value"][result.itm["port"] == 1]]
+        marks = [decode_itm_layer(int(w)) for w in result.itm["value"][result.itm["port"] == ITM_LAYER_PORT]]
         n = runs[caches].layer_count
         assert marks == [(i, end) for i in range(n) for end in (False, True)]
     assert runs["off"].cycles > 2 * runs["on"].cycles  # the firmware really enabled both caches
     assert sum(e - s for s, e in runs["on"].layers) <= runs["on"].cycles
     assert (runs["on"].output == runs["off"].output).all()
+
+
+def test_cache_entries_are_checked_against_their_manifest(graph, tmp_path: Path) -> None:
+    """A damaged entry (zeroed .text, truncated build.json, missing manifest) is rebuilt, never used."""
+    from tinyscope.build.cache import MANIFEST, cached_firmware
+
+    fw, cached = cached_firmware(graph, BuildConfig(), tmp_path)
+    assert not cached
+    good = fw.elf.read_bytes()
+    assert cached_firmware(graph, BuildConfig(), tmp_path)[1]
+    with fw.elf.open("rb") as f:
+        text = ELFFile(f).get_section_by_name(".text")
+        off, size = text["sh_offset"], text["sh_size"]
+    damaged = bytearray(good)
+    damaged[off:off + size] = bytes(size)
+    fw.elf.write_bytes(bytes(damaged))
+    again, cached = cached_firmware(graph, BuildConfig(), tmp_path)
+    assert not cached and again.elf.read_bytes()[off:off + size] == good[off:off + size]
+    info = again.folder / "build.json"
+    info.write_text(info.read_text()[:40])
+    assert not cached_firmware(graph, BuildConfig(), tmp_path)[1]
+    (again.folder / MANIFEST).unlink()
+    assert not cached_firmware(graph, BuildConfig(), tmp_path)[1]
+    assert cached_firmware(graph, BuildConfig(), tmp_path)[1]
+    assert [p.name for p in tmp_path.iterdir()] == [again.folder.name]  # no staging leftovers

@@ -12,6 +12,7 @@ import tinyscope
 from tinyscope import reference
 from tinyscope.build.config import BuildConfig
 from tinyscope.build.firmware import build_firmware
+from tinyscope.build.protocol import parse_output
 from tinyscope.sim import simulate
 from tinyscope.sim.decode import decode_elf
 from tinyscope.targets.core import load_core
@@ -37,5 +38,5 @@ def test_int8_firmware_is_bit_exact_on_the_target(tmp_path):
     """The SMLAD path of the int8 conv (ic % 4 == 0) runs only on the Arm build: check it there."""
     graph = tinyscope.load("zoo:tiny-dscnn-int8")
     fw = build_firmware(graph, tmp_path, BuildConfig())
-    out = fw.parse(simulate(fw.elf, fw.target).stdout).output
+    out = parse_output(simulate(fw.elf, fw.target).stdout).output
     np.testing.assert_array_equal(out.ravel(), reference.run(graph, [fw.input[None]])[0].ravel())

@@ -9,9 +9,10 @@ import pytest
 
 from tinyscope.build.linker import linker_script, memory_usage, overflow_error, resolve_placement
 from tinyscope.build.options import parse_place
-from tinyscope.build.protocol import decode_itm, parse_output
+from tinyscope.build.protocol import parse_output
 from tinyscope.errors import InputError, PlanError, SimError
 from tinyscope.targets import load_target
+from tinyscope.targets.armv7m import decode_itm_layer, itm_layer_word
 
 H7 = load_target("stm32h743")
 
@@ -80,7 +81,8 @@ def test_protocol_round_trip_and_errors() -> None:
         parse_output("TS:BEGIN 2\nTS:FAULT\n")
     with pytest.raises(SimError, match="malformed"):
         parse_output(text.replace("TS:OUT float32 3 12", "TS:OUT float32 3 16"))
-    assert decode_itm(7) == (3, True) and decode_itm(6) == (3, False)
+    assert decode_itm_layer(7) == (3, True) and decode_itm_layer(6) == (3, False)
+    assert all(decode_itm_layer(itm_layer_word(n, e)) == (n, e) for n in range(300) for e in (False, True))
 
 
 def test_code_through_the_f7_itcm_flash_mirror_keeps_flash_offsets() -> None:
@@ -107,3 +109,21 @@ def test_build_options_table_parses_gcc_style_levels() -> None:
     assert (cfg.opt, cfg.icache, cfg.dcache, cfg.place) == ("-O1", False, True, {"code": "itcm"})
     with pytest.raises(SystemExit):
         p.parse_args(["--opt", "-O9"])
+
+
+def test_harness_spells_no_address_or_operation_number():
+    """Registers, semihosting numbers and the ITM layer protocol come from targets/armv7m.py only."""
+    import re
+    from importlib import resources
+
+    from tinyscope.targets import armv7m
+
+    harness = resources.files("tinyscope.build").joinpath("harness")
+    for f in harness.iterdir():
+        if f.name.endswith((".c", ".h")):
+            text = f.read_text()
+            assert not re.search(r"0x[eE]000|0xC5ACCE55|<< 1\) \|", text), f.name
+    header = armv7m.c_header()
+    for name, (addr, _) in armv7m.REGISTERS.items():
+        assert f"#define TS_{name} TS_REG(0x{addr:08X}u)" in header
+    assert "#define TS_SYS_WRITE0 0x04" in header and "#define TS_ITM_LAYER_PORT 1" in header

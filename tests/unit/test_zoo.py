@@ -9,6 +9,7 @@ import tinyscope
 from tinyscope import reference
 from tinyscope.errors import ModelError
 from tinyscope.frontend import zoo
+from tinyscope.ir.fixedpoint import round_half_away
 
 
 def test_mnist_cnn_is_the_study_architecture():
@@ -33,7 +34,7 @@ def test_int8_variant_tracks_float(name):
     rng = np.random.default_rng(7)
     for _ in range(4):
         x = rng.random(f.input_tensors()[0].shape, dtype=np.float32)
-        xq = np.clip(np.round(x / qin.scale[0]) + qin.zero_point[0], -128, 127).astype(np.int8)
+        xq = np.clip(round_half_away(x / qin.scale[0]) + qin.zero_point[0], -128, 127).astype(np.int8)
         yf = reference.run(f, [x])[0]
         yq = (reference.run(q, [xq])[0].astype(np.float32) - qout.zero_point[0]) * qout.scale[0]
         assert np.abs(yf - yq).max() < 0.06

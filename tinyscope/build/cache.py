@@ -1,4 +1,4 @@
-"""Built firmware cached by a hash of (model bytes, input, configuration, tinyscope version)."""
+"""Built firmware cached by the hash of what goes into it, each entry checked against its manifest."""
 
 from __future__ import annotations
 
@@ -6,35 +6,15 @@ import hashlib
 import json
 import os
 import shutil
-from functools import cache
 from pathlib import Path
 
-import numpy as np
-
-from tinyscope.build import linker
 from tinyscope.build.config import BuildConfig
-from tinyscope.build.firmware import Firmware, build_firmware, model_input
+from tinyscope.build.firmware import Firmware, FirmwareSources, compile_firmware, firmware_from_info, firmware_sources
 from tinyscope.errors import BuildError
 from tinyscope.ir.graph import Graph
-from tinyscope.plan.analyze import model_hash
-from tinyscope.targets import load_target
 
 CACHE_DIR = ".tinyscope-cache"
-_SOURCES = ("codegen", "build", "ir", "plan")  # what shapes the firmware bytes besides model and config
-
-
-@cache
-def source_fingerprint() -> str:
-    """Hash of tinyscope's own code that goes into a firmware, so edits invalidate cached builds."""
-    pkg = Path(__file__).resolve().parent.parent
-    h = hashlib.sha256()
-    for sub in _SOURCES:
-        for f in sorted((pkg / sub).rglob("*")):
-            if f.suffix in (".py", ".c", ".h", ".toml") and f.is_file():
-                h.update(f.relative_to(pkg).as_posix().encode() + b"\0" + f.read_bytes())
-    for f in sorted((pkg / "targets").glob("*.toml")):
-        h.update(f.name.encode() + f.read_bytes())
-    return h.hexdigest()
+MANIFEST = "manifest.json"
 
 
 def cache_root() -> Path:
@@ -42,33 +22,57 @@ def cache_root() -> Path:
 
 
 def cached_firmware(graph: Graph, config: BuildConfig, root: Path | None = None) -> tuple[Firmware, bool]:
-    """(firmware, was_cached): reuse ``<root>/<key>/`` when it holds a finished build of this configuration."""
-    x = model_input(graph, config)
-    key = config.key(model_hash(graph.source) + source_fingerprint(), hashlib.sha256(x.tobytes()).hexdigest())
+    """(firmware, was_cached). The key is the hash of everything that goes into the firmware
+    (rendered C, harness, linker script, flags, toolchain and tinyscope versions, input), and an
+    entry is used only when its manifest of SHA-256s matches every file; otherwise it is rebuilt."""
+    sources = firmware_sources(graph, config)
+    key = sources.key()
     folder = (root or cache_root()) / key
-    hit = _load(folder, config)
+    hit = _load(folder, sources)
     if hit is not None:
         return hit, True
     tmp = folder.with_name(f"{key}.tmp{os.getpid()}")
     shutil.rmtree(tmp, ignore_errors=True)
-    fw = build_firmware(graph, tmp, config)
-    np.save(tmp / "input.npy", fw.input)
+    compile_firmware(sources, tmp)
+    write_manifest(tmp)  # last: an entry without a valid manifest is never used
+    if folder.exists() and _load(folder, sources) is None:
+        shutil.rmtree(folder, ignore_errors=True)  # a damaged entry: replace it
     try:
         os.rename(tmp, folder)  # atomic: parallel runs of one configuration never see half a build
     except OSError:
         shutil.rmtree(tmp, ignore_errors=True)  # another process finished the same build first
-    hit = _load(folder, config)
+    hit = _load(folder, sources)
     if hit is None:
         raise BuildError(f"the build cache at {folder} is unusable; delete it")
     return hit, False
 
 
-def _load(folder: Path, config: BuildConfig) -> Firmware | None:
-    info_file = folder / "build.json"
-    if not (info_file.is_file() and (folder / "firmware.elf").is_file() and (folder / "input.npy").is_file()):
+def _digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def write_manifest(folder: Path) -> None:
+    files = sorted(p for p in folder.rglob("*") if p.is_file() and p.name != MANIFEST)
+    doc = {p.relative_to(folder).as_posix(): _digest(p) for p in files}
+    (folder / MANIFEST).write_text(json.dumps(doc, indent=1), encoding="utf-8")
+
+
+def verify_manifest(folder: Path) -> bool:
+    """True when the manifest lists the build's files and each one still has its hash."""
+    try:
+        doc = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+        if not isinstance(doc, dict) or not {"firmware.elf", "build.json"} <= doc.keys():
+            return False
+        return all(isinstance(h, str) and _digest(folder / name) == h for name, h in doc.items())
+    except (OSError, ValueError):
+        return False
+
+
+def _load(folder: Path, sources: FirmwareSources) -> Firmware | None:
+    if not verify_manifest(folder):
         return None
-    info = json.loads(info_file.read_text(encoding="utf-8"))
-    usage = {k: (v["used"], v["size"]) for k, v in info["usage"].items()}
-    return Firmware(folder, folder / "firmware.elf", folder / "firmware.map", config, load_target(config.target),
-                    linker.Placement(**info["placement"]), usage, np.load(folder / "input.npy"),
-                    info.get("macc", 0), info)
+    try:
+        info = json.loads((folder / "build.json").read_text(encoding="utf-8"))
+        return firmware_from_info(folder, sources.config, sources.target, sources.placement, sources.input, info)
+    except (OSError, ValueError, KeyError, TypeError):
+        return None

@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 from dataclasses import asdict, dataclass, field
-
-from tinyscope import __version__
 
 
 @dataclass(frozen=True)
@@ -25,8 +21,3 @@ class BuildConfig:
 
     def as_dict(self) -> dict:
         return asdict(self)
-
-    def key(self, model_hash: str, input_hash: str) -> str:
-        """A short hash of (config, model, input, tinyscope version) naming a cached build."""
-        d = {**self.as_dict(), "input_path": None, "model": model_hash, "input": input_hash, "version": __version__}
-        return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:16]

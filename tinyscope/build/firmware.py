@@ -17,16 +17,16 @@ from pathlib import Path
 import numpy as np
 from elftools.elf.elffile import ELFFile
 
-from tinyscope import __version__
 from tinyscope.build import linker, toolchain
 from tinyscope.build.config import BuildConfig
-from tinyscope.build.protocol import HarnessOutput, parse_output
-from tinyscope.codegen import GeneratedCode, generate
+from tinyscope.codegen import library_files
 from tinyscope.errors import BuildError, InputError
 from tinyscope.ir.graph import Graph
+from tinyscope.outputs import staged_folder
 from tinyscope.plan.analyze import model_hash
 from tinyscope.reference.inputs import load_inputs, random_inputs
-from tinyscope.targets import Target, load_target
+from tinyscope.targets import Target, armv7m, load_target
+from tinyscope.version import __version__
 
 HARNESS = ("ts_harness.h", "startup.c", "main.c", "memcpy_bytes.c")
 # Start-up and the byte memcpy must stay plain loops (no call to memcpy from inside memcpy).
@@ -48,11 +48,6 @@ class Firmware:
     macc: int = 0
     info: dict = field(default_factory=dict)
 
-    @staticmethod
-    def parse(text: str) -> HarnessOutput:
-        """Parse what the harness printed over semihosting."""
-        return parse_output(text)
-
 
 def model_input(graph: Graph, config: BuildConfig) -> np.ndarray:
     """The one sample the firmware embeds: from ``config.input_path`` or seeded random."""
@@ -67,8 +62,39 @@ def input_c(data: bytes) -> str:
             f"{body or '0'}\n}};\n")
 
 
-def build_firmware(graph: Graph, out_dir: str | Path, config: BuildConfig) -> Firmware:
-    """Generate, compile and link the firmware for ``graph`` into ``out_dir``."""
+@dataclass
+class FirmwareSources:
+    """Everything that goes into a firmware before compiling: files, flags, toolchain and tinyscope
+    versions. Its hash is the build cache key, so any change to what reaches the ELF rebuilds."""
+
+    graph_source: str
+    model_sha256: str
+    config: BuildConfig
+    target: Target
+    placement: linker.Placement
+    files: dict[str, str]  # path in the build folder -> text
+    units: list[tuple[str, str, list[str]]]  # (source, object, flags beyond cpu_flags + CFLAGS)
+    input: np.ndarray
+    macc: int
+
+    def link(self, folder: Path) -> list[str]:
+        objs = [folder / o for _, o, _ in self.units]
+        return toolchain.link_command(self.target, objs, folder / "firmware.ld", folder / "firmware.elf",
+                                      folder / "firmware.map", self.config.libc)
+
+    def key(self) -> str:
+        h = hashlib.sha256()
+        for name in sorted(self.files):
+            h.update(name.encode() + b"\0" + self.files[name].encode("utf-8") + b"\0")
+        recipe = {"units": self.units, "cpu": toolchain.cpu_flags(self.target), "cflags": toolchain.CFLAGS,
+                  "link": [a for a in self.link(Path("."))[1:]], "toolchain": toolchain.version(),
+                  "tinyscope": __version__, "input": hashlib.sha256(self.input.tobytes()).hexdigest()}
+        h.update(json.dumps(recipe, sort_keys=True).encode())
+        return h.hexdigest()[:24]
+
+
+def check_config(config: BuildConfig) -> tuple[Target, linker.Placement]:
+    """Every option of ``config`` is known and fits its target: the checks a grid runs up front."""
     target = load_target(config.target)
     placement = linker.resolve_placement(target, config.place)
     if config.libc not in toolchain.LIBCS:
@@ -77,33 +103,56 @@ def build_firmware(graph: Graph, out_dir: str | Path, config: BuildConfig) -> Fi
         raise InputError(f"stack size {config.stack_size} must be a multiple of 8, at least 1024 bytes")
     if config.opt not in toolchain.OPTS:
         raise InputError(f"unknown optimisation flag {config.opt!r} (choose {', '.join(toolchain.OPTS)})")
-    folder = Path(out_dir)
-    src, obj = folder / "src", folder / "obj"
-    try:
-        obj.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise InputError(f"cannot write to {folder}: {exc.strerror or exc}") from exc
-    code: GeneratedCode = generate(graph, src, name="network")
+    return target, placement
+
+
+def firmware_sources(graph: Graph, config: BuildConfig) -> FirmwareSources:
+    """Render every file of the firmware folder and the compile recipe (nothing is written)."""
+    target, placement = check_config(config)
+    texts, rendered = library_files(graph, "network")
+    files = {f"src/{k}": v for k, v in texts.items()}
     x = model_input(graph, config)
-    (src / "ts_input.c").write_text(input_c(x.tobytes()), encoding="ascii")
+    files["src/ts_input.c"] = input_c(x.tobytes())
     harness = resources.files("tinyscope.build").joinpath("harness")
     for name in HARNESS:
-        (src / name).write_text(harness.joinpath(name).read_text(encoding="utf-8"), encoding="utf-8")
-    script = folder / "firmware.ld"
-    script.write_text(linker.linker_script(target, placement, config.stack_size), encoding="ascii")
-
-    inc = ["-I", str(src)]
-    objs = []
-    for c in [*code.sources, src / "ts_input.c"]:
-        objs.append(toolchain.compile_c(target, c, obj / (c.stem + ".o"), [config.opt, *inc]))
+        files[f"src/{name}"] = harness.joinpath(name).read_text(encoding="utf-8")
+    files["src/ts_regs.h"] = armv7m.c_header()
+    files["firmware.ld"] = linker.linker_script(target, placement, config.stack_size)
+    inc = ["-I", "src"]
+    units = [(f"src/{k}", f"obj/{Path(k).stem}.o", [config.opt, *inc]) for k in texts if k.endswith(".c")]
+    units.append(("src/ts_input.c", "obj/ts_input.o", [config.opt, *inc]))
     defines = [f"-DTS_ICACHE={int(config.icache)}", f"-DTS_DCACHE={int(config.dcache)}"]
-    objs.append(toolchain.compile_c(target, src / "main.c", obj / "main.o", ["-O2", *defines, *inc]))
-    objs.append(toolchain.compile_c(target, src / "startup.c", obj / "startup.o", ["-O2", *LOOP_FLAGS, *inc]))
+    units.append(("src/main.c", "obj/main.o", ["-O2", *defines, *inc]))
+    units.append(("src/startup.c", "obj/startup.o", ["-O2", *LOOP_FLAGS, *inc]))
     if config.libc == "nano-bytecopy":
-        objs.append(toolchain.compile_c(target, src / "memcpy_bytes.c", obj / "memcpy.o", ["-Os", *LOOP_FLAGS]))
+        units.append(("src/memcpy_bytes.c", "obj/memcpy.o", ["-Os", *LOOP_FLAGS]))
+    return FirmwareSources(graph.source, model_hash(graph), config, target, placement, files, units, x,
+                           rendered.macc)
 
-    elf, map_file = folder / "firmware.elf", folder / "firmware.map"
-    cmd = toolchain.link_command(target, objs, script, elf, map_file, config.libc)
+
+def build_firmware(graph: Graph, out_dir: str | Path, config: BuildConfig) -> Firmware:
+    """Generate, compile and link the firmware for ``graph`` into ``out_dir`` (all files or none)."""
+    return compile_firmware(firmware_sources(graph, config), out_dir)
+
+
+def compile_firmware(sources: FirmwareSources, out_dir: str | Path) -> Firmware:
+    """Write ``sources`` into a staging folder, compile and link there, then move it into place."""
+    folder = Path(out_dir)
+    with staged_folder(folder) as tmp:
+        info = _compile(sources, tmp)
+    return firmware_from_info(folder, sources.config, sources.target, sources.placement, sources.input, info)
+
+
+def _compile(src: FirmwareSources, folder: Path) -> dict:
+    for name, text in src.files.items():
+        path = folder / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="ascii" if name.endswith((".c", ".h", ".ld")) else "utf-8")
+    (folder / "obj").mkdir()
+    for c, o, flags in src.units:
+        flags = [folder / f if f == "src" else f for f in flags]
+        toolchain.compile_c(src.target, folder / c, folder / o, [str(f) for f in flags])
+    cmd = src.link(folder)
     r = subprocess.run(cmd, capture_output=True, text=True)  # not toolchain.run: ld overflows get their own error
     if r.returncode != 0:
         overflow = linker.overflow_error(r.stderr)
@@ -112,20 +161,27 @@ def build_firmware(graph: Graph, out_dir: str | Path, config: BuildConfig) -> Fi
         first = next((ln for ln in r.stderr.splitlines() if "error" in ln.lower()), r.stderr.strip()[:300])
         raise BuildError(f"linking failed: {first}", cmd, r.stderr)
     usage = linker.memory_usage(r.stdout + r.stderr)
-    code_region = target.regions.by_name(placement.code)
+    code_region = src.target.regions.by_name(src.placement.code)
     if code_region.mirror_of:  # ld does not count code linked at a mirror address: add it to both views
-        with elf.open("rb") as f:
+        with (folder / "firmware.elf").open("rb") as f:
             text = ELFFile(f).get_section_by_name(".text")
             n = text["sh_size"] if text is not None else 0
         used, size = usage[code_region.mirror_of]
         usage[code_region.mirror_of] = (used + n, size)
         usage[code_region.name] = (n, code_region.size)
-    info = {"tinyscope": __version__, "model": graph.source, "model_sha256": model_hash(graph.source),
-            "target": target.name, "cpu_hz": target.cpu_hz, "placement": placement.as_dict(),
-            "config": config.as_dict(), "toolchain": toolchain.version(),
-            "cflags": [*toolchain.cpu_flags(target), *toolchain.CFLAGS, config.opt],
-            "link": cmd[1:], "usage": {k: {"used": u, "size": s} for k, (u, s) in usage.items()},
-            "input_sha256": hashlib.sha256(x.tobytes()).hexdigest(), "macc": code.macc,
-            "itm": "stimulus port 1: (layer << 1) | end"}
+    info = {"tinyscope": __version__, "model": src.graph_source, "model_sha256": src.model_sha256,
+            "target": src.target.name, "cpu_hz": src.target.cpu_hz, "placement": src.placement.as_dict(),
+            "config": src.config.as_dict(), "toolchain": toolchain.version(),
+            "cflags": [*toolchain.cpu_flags(src.target), *toolchain.CFLAGS, src.config.opt],
+            "link": src.link(Path("."))[1:], "usage": {k: {"used": u, "size": s} for k, (u, s) in usage.items()},
+            "input_sha256": hashlib.sha256(src.input.tobytes()).hexdigest(), "macc": src.macc,
+            "sources_key": src.key(), "itm": f"stimulus port {armv7m.ITM_LAYER_PORT}: (layer << 1) | end"}
     (folder / "build.json").write_text(json.dumps(info, indent=2), encoding="utf-8")
-    return Firmware(folder, elf, map_file, config, target, placement, usage, x, code.macc, info)
+    return info
+
+
+def firmware_from_info(folder: Path, config: BuildConfig, target: Target, placement: linker.Placement, x: np.ndarray,
+              info: dict) -> Firmware:
+    usage = {k: (v["used"], v["size"]) for k, v in info["usage"].items()}
+    return Firmware(folder, folder / "firmware.elf", folder / "firmware.map", config, target, placement, usage,
+                    x, info.get("macc", 0), info)

@@ -1,19 +1,27 @@
-"""Build generated C for this machine as a shared library and run it through ctypes."""
+"""Build generated C for this machine as an executable and run it in a child process.
+
+The network never runs inside tinyscope: the child reads samples on stdin, writes outputs on
+stdout and exits, under a time and address-space limit. A crash is a clear error, not a crash of
+tinyscope, and nothing a model contains can act on tinyscope's own process.
+"""
 
 from __future__ import annotations
 
-import ctypes
+import resource
 import shutil
+import signal
 import subprocess
+from importlib import resources
 from pathlib import Path
 
 import numpy as np
 
 from tinyscope.codegen import GeneratedCode
-from tinyscope.errors import BuildError
+from tinyscope.errors import BuildError, ValidationError
 from tinyscope.ir.graph import Graph
 
-WARNINGS = ["-std=c99", "-Wall", "-Wextra", "-Werror"]
+WARNINGS = ["-std=c99", "-Wall", "-Wextra", "-Werror", "-trigraphs"]
+ADDRESS_SPACE_LIMIT = 4 << 30  # bytes; sanitizer builds are run without it (ASan reserves terabytes)
 
 
 def host_compiler() -> str:
@@ -23,14 +31,18 @@ def host_compiler() -> str:
     raise BuildError("no host C compiler found (install gcc)")
 
 
-def compile_shared(code: GeneratedCode, out: Path, sanitize: bool = False) -> Path:
-    """``gcc -shared`` the generated sources; a compiler error becomes a BuildError with its stderr."""
-    lib = out / f"lib{code.name}.so"
-    cmd = [host_compiler(), *WARNINGS, "-O2", "-fPIC", "-shared", "-I", str(code.folder),
-           *(["-fsanitize=address,undefined", "-fno-sanitize-recover=all"] if sanitize else []),
-           *[str(s) for s in code.sources], "-o", str(lib)]
+def compile_host(code: GeneratedCode, out: Path, sanitize: bool = False) -> Path:
+    """The generated sources and the host harness as one executable; a compiler error becomes a
+    BuildError with its stderr."""
+    exe = out / f"{code.name}_host"
+    harness = resources.files("tinyscope.build").joinpath("harness", "host_main.c")
+    n = code.name
+    cmd = [host_compiler(), *WARNINGS, "-O2", "-I", str(code.folder), "-include", f"{n}.h",
+           f"-DTS_RUN={n}_run", f"-DTS_IN_SIZE={n}_INPUT_SIZE", f"-DTS_OUT_SIZE={n}_OUTPUT_SIZE",
+           *(["-g", "-fsanitize=address,undefined", "-fno-sanitize-recover=all"] if sanitize else []),
+           str(harness), *[str(s) for s in code.sources], "-o", str(exe)]
     run_compiler(cmd)
-    return lib
+    return exe
 
 
 def run_compiler(cmd: list[str]) -> None:
@@ -40,19 +52,42 @@ def run_compiler(cmd: list[str]) -> None:
         raise BuildError(f"{Path(cmd[0]).name} failed: {first}", cmd, r.stderr)
 
 
-class HostNetwork:
-    """The generated network loaded in this process: ``run(x)`` returns the output array."""
+def _limit_address_space() -> None:
+    resource.setrlimit(resource.RLIMIT_AS, (ADDRESS_SPACE_LIMIT, ADDRESS_SPACE_LIMIT))
 
-    def __init__(self, lib: Path, code: GeneratedCode, graph: Graph) -> None:
-        self._lib = ctypes.CDLL(str(lib))
-        self._run = getattr(self._lib, f"{code.name}_run")
-        self._run.argtypes = [ctypes.c_void_p, ctypes.c_void_p]
-        self._run.restype = ctypes.c_int
+
+class HostNetwork:
+    """The generated network as a child process: ``run_batch(xs)`` returns one output per sample."""
+
+    def __init__(self, exe: Path, code: GeneratedCode, graph: Graph, timeout: float = 120.0,
+                 limit_memory: bool = True) -> None:
+        self.exe = Path(exe)
         self.inp = graph.input_tensors()[0]
         self.out = graph.output_tensors()[0]
+        self.timeout = timeout
+        self.limit_memory = limit_memory
+
+    def run_batch(self, xs: np.ndarray | list[np.ndarray]) -> np.ndarray:
+        batch = [np.ascontiguousarray(x, dtype=self.inp.dtype.numpy).reshape(self.inp.shape) for x in xs]
+        data = b"".join(x.tobytes() for x in batch)
+        try:
+            r = subprocess.run([str(self.exe)], input=data, capture_output=True, timeout=self.timeout,
+                               preexec_fn=_limit_address_space if self.limit_memory else None)
+        except subprocess.TimeoutExpired:
+            raise ValidationError(f"the host build of the network did not finish {len(batch)} samples "
+                                  f"in {self.timeout:g} s") from None
+        if r.returncode != 0:
+            why = (f"was killed by {signal.Signals(-r.returncode).name}" if r.returncode < 0
+                   else f"exited with status {r.returncode}")
+            detail = r.stderr.decode("utf-8", "replace").strip().splitlines()
+            raise ValidationError(f"the host build of the network {why}"
+                                  + (f": {detail[-1][:200]}" if detail else ""))
+        nbytes = self.out.nbytes
+        if len(r.stdout) != nbytes * len(batch):
+            raise ValidationError(f"the host build of the network wrote {len(r.stdout)} bytes, "
+                                  f"expected {nbytes * len(batch)}")
+        y = np.frombuffer(r.stdout, dtype=self.out.dtype.numpy)
+        return y.reshape((len(batch), *self.out.shape)).copy()
 
     def run(self, x: np.ndarray) -> np.ndarray:
-        x = np.ascontiguousarray(x, dtype=self.inp.dtype.numpy).reshape(self.inp.shape)
-        y = np.zeros(self.out.shape, self.out.dtype.numpy)
-        self._run(x.ctypes.data, y.ctypes.data)
-        return y
+        return self.run_batch([x])[0]

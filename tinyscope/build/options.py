@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import argparse
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from tinyscope.build.config import BuildConfig
 from tinyscope.build.toolchain import LIBCS, OPTS
 from tinyscope.errors import InputError
-from tinyscope.targets import DEFAULT_TARGET, TARGETS
+from tinyscope.targets import DEFAULT_TARGET, TARGETS, is_board_file
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,20 @@ def parse_place(text: str) -> dict[str, str]:
             raise InputError(f"--place item {item!r} is not CLASS=REGION (e.g. weights=flash,activations=dtcm)")
         out[what.strip().lower()] = region.strip().lower()
     return out
+
+
+def target_arg(text: str) -> str:
+    """``--target``: a built-in board name, or the path of a board file (docs/board-files.md), made absolute
+    so worker processes and the build cache see the same file. The file itself is read when used."""
+    if is_board_file(text):
+        return str(Path(text).expanduser().resolve())
+    if text not in TARGETS:
+        raise argparse.ArgumentTypeError(f"unknown target {text!r} (choose {', '.join(TARGETS)}, "
+                                         "or give the path of a board .toml file)")
+    return text
+
+
+TARGET_HELP = f"board: {', '.join(TARGETS)}, or a board file path/to/board.toml (schema: docs/board-files.md)"
 
 
 def _onoff(text: str) -> bool:
@@ -58,7 +73,7 @@ def _regions_help() -> str:
 
 
 BUILD_OPTIONS: tuple[Option, ...] = (
-    Option("--target", "target", DEFAULT_TARGET, "board to build for", TARGETS),
+    Option("--target", "target", DEFAULT_TARGET, TARGET_HELP, metavar="BOARD"),
     Option("--place", "place", "", "placement: weights=R,activations=R,code=R,stack=R; default: the target's "
            "(stm32h743: code and weights in flash, the rest in axisram). Regions: " + _regions_help(),
            metavar="CLASS=REGION,..."),
@@ -85,6 +100,8 @@ def add_build_arguments(parser: argparse.ArgumentParser) -> None:
             kw["metavar"] = o.metavar
         if isinstance(o.default, int):
             kw["type"] = int
+        if o.dest == "target":
+            kw["type"] = target_arg
         if o.dest == "opt":  # `--opt -O3` parses as a bare --opt followed by -O3, which sets the same dest
             kw.update(type=opt_level, nargs="?", const=None)
         group.add_argument(o.flag, **kw)

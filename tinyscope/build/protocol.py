@@ -9,7 +9,6 @@ import numpy as np
 from tinyscope.errors import SimError
 
 DTYPES = {"float32": np.float32, "int8": np.int8, "bytes": np.uint8}
-ITM_LAYER_PORT = 1  # stimulus port 1 carries (layer << 1) | end
 
 
 @dataclass
@@ -22,11 +21,6 @@ class HarnessOutput:
     layers: list[tuple[int, int]] = field(default_factory=list)  # (start, end) cycles since run start
     layer_count: int = 0
     stack_used: int | None = None  # bytes, from the painted stack
-
-
-def decode_itm(word: int) -> tuple[int, bool]:
-    """(layer index, is_end) from an ITM stimulus-port-1 word."""
-    return word >> 1, bool(word & 1)
 
 
 def parse_output(text: str) -> HarnessOutput:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+from functools import cache
 from pathlib import Path
 
 from tinyscope.errors import BuildError
@@ -54,6 +55,7 @@ def link_command(target: Target, objs: list[Path], script: Path, elf: Path, map_
             *[str(o) for o in objs], "-lm", "-o", str(elf)]
 
 
+@cache
 def version() -> str:
     r = subprocess.run([gcc(), "--version"], capture_output=True, text=True)
     return r.stdout.splitlines()[0] if r.stdout else "unknown"

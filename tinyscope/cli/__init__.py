@@ -10,9 +10,8 @@ import argparse
 import os
 import sys
 
-from tinyscope import __version__
 from tinyscope.cli.analyze import AnalyzeCommand
-from tinyscope.cli.base import Command, set_quiet
+from tinyscope.cli.base import Command, OneLineParser, set_quiet
 from tinyscope.cli.build import BuildCommand
 from tinyscope.cli.generate import GenerateCommand
 from tinyscope.cli.profile import ProfileCommand
@@ -22,13 +21,14 @@ from tinyscope.cli.sim import SimCommand
 from tinyscope.cli.study import StudyCommand
 from tinyscope.cli.validate import ValidateCommand
 from tinyscope.errors import TinyscopeError
+from tinyscope.version import __version__
 
 COMMANDS: list[type[Command]] = [AnalyzeCommand, GenerateCommand, ValidateCommand, BuildCommand, RunCommand,
                                   SimCommand, ProfileCommand, StudyCommand, ReportCommand]
 
 
 def build_parser() -> tuple[argparse.ArgumentParser, dict[str, Command]]:
-    parser = argparse.ArgumentParser(prog="tinyscope", description=(
+    parser = OneLineParser(prog="tinyscope", description=(
         "Analyze a neural network, generate C for Cortex-M7, build firmware and simulate it."))
     parser.add_argument("--version", action="version", version=f"tinyscope {__version__}")
     parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")

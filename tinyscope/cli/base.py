@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import NoReturn
 
-from tinyscope.errors import InputError
+from tinyscope.outputs import staged_folder
+
+MODEL_HELP = "a .tflite, .h5, .keras or .onnx file, or zoo:<name>"
 
 
 class Command:
@@ -38,10 +42,40 @@ def out(text: str = "") -> None:
 
 
 def write_outputs(folder: Path, files: dict[str, str]) -> None:
-    """Write text files into ``folder`` (created), or raise one clear InputError."""
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
+    """Write text files into ``folder`` (created), all or none, or raise one clear InputError."""
+    with staged_folder(folder) as tmp:
         for name, text in files.items():
-            (folder / name).write_text(text, encoding="utf-8")
-    except OSError as exc:
-        raise InputError(f"cannot write to {folder}: {exc.strerror or exc}") from exc
+            (tmp / name).write_text(text, encoding="utf-8")
+
+
+def count(lo: int, hi: int) -> Callable[[str], int]:
+    """An argparse type: an integer in [lo, hi], else argparse's one-line error."""
+
+    def parse(text: str) -> int:
+        try:
+            v = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+        if not lo <= v <= hi:
+            raise argparse.ArgumentTypeError(f"{v} is out of range ({lo:,} to {hi:,})")
+        return v
+
+    return parse
+
+
+def seconds(text: str) -> float:
+    """An argparse type: a positive, finite number of seconds."""
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not 0 < v < 1e7:
+        raise argparse.ArgumentTypeError(f"{text} must be a positive number of seconds")
+    return v
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line on stderr (exit 2), not the usage block."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")

@@ -8,7 +8,8 @@ import json
 from pathlib import Path
 
 from tinyscope.build.options import add_build_arguments, config_from_args
-from tinyscope.cli.base import Command, out
+from tinyscope.cli.base import Command, count, out
+from tinyscope.outputs import check_folder
 
 
 class ProfileCommand(Command):
@@ -20,7 +21,7 @@ class ProfileCommand(Command):
         add_build_arguments(parser)
         parser.add_argument("-o", "--output", type=Path, default=Path("out/profile"), metavar="DIR",
                             help="where run.json, CSV tables, trace.json and the timeline go (default out/profile)")
-        parser.add_argument("--top", type=int, default=12, help="functions to list")
+        parser.add_argument("--top", type=count(1, 10_000), default=12, help="functions to list")
         parser.add_argument("--json", action="store_true", help="print run.json instead of the tables")
 
     def invoke(self, args: argparse.Namespace) -> int:
@@ -28,6 +29,7 @@ class ProfileCommand(Command):
         from tinyscope.profile import run_profile, write_profile
         from tinyscope.report.profile_text import render_profile
 
+        check_folder(args.output)
         p = run_profile(args.model, config_from_args(args))
         files = write_profile(p, args.output)
         if args.json:

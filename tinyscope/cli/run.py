@@ -17,6 +17,7 @@ from tinyscope.build.qemu import run_qemu
 from tinyscope.cli.base import Command, out, write_outputs
 from tinyscope.cli.build import usage_table
 from tinyscope.frontend import load
+from tinyscope.outputs import check_folder
 from tinyscope.report.metrics import compare
 
 
@@ -46,9 +47,18 @@ class RunCommand(Command):
         parser.add_argument("-o", "--output", type=Path, metavar="DIR", help="also write run.json into DIR")
 
     def invoke(self, args: argparse.Namespace) -> int:
+        if args.output is not None:
+            check_folder(args.output)
         graph = load(args.model)
         fw, cached = cached_firmware(graph, config_from_args(args))
-        res = execute(fw, args.engine)
+        simulator: dict = {}
+        if args.engine == "sim":  # keep the simulator's provenance (version, estimated figures) for run.json
+            from tinyscope.sim import simulate
+
+            r = simulate(fw.elf, fw.target, profile=False)
+            res, simulator = parse_output(r.stdout), r.meta.get("simulator", {})
+        else:
+            res = execute(fw, args.engine)
         ref = reference.run(graph, fw.input[None])[0].reshape(1, -1)
         m = compare(res.output.reshape(1, -1), ref)
         hz = fw.target.cpu_hz
@@ -56,7 +66,8 @@ class RunCommand(Command):
                "cycles_per_macc": res.cycles / fw.macc if fw.macc else None, "status": res.status,
                "stack_used": res.stack_used, "layers": res.layers, "output": res.output.ravel().tolist(),
                "reference": ref.ravel().tolist(), "max_abs": m.max_abs, "l2r": m.l2r,
-               "argmax_equal": m.acc == 1.0 if m.acc is not None else None, "engine": args.engine}
+               "argmax_equal": m.acc == 1.0 if m.acc is not None else None, "engine": args.engine,
+               "target": fw.target.name, "simulator": simulator}
         if args.output:
             write_outputs(args.output, {"run.json": json.dumps(doc, indent=2)})
         if args.json:

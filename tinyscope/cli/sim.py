@@ -6,8 +6,10 @@ import argparse
 import json
 from pathlib import Path
 
-from tinyscope.cli.base import Command, out
-from tinyscope.targets import TARGETS, load_target
+from tinyscope.build.options import TARGET_HELP, target_arg
+from tinyscope.cli.base import Command, count, out, seconds
+from tinyscope.errors import InputError
+from tinyscope.targets import load_target
 
 
 class SimCommand(Command):
@@ -16,9 +18,10 @@ class SimCommand(Command):
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
         parser.add_argument("elf", type=Path, help="the firmware (semihosting for output and exit)")
-        parser.add_argument("--target", default="stm32h743", choices=TARGETS, help="board (memory map, caches)")
-        parser.add_argument("--max-instructions", type=int, default=2_000_000_000, help="instruction budget")
-        parser.add_argument("--timeout", type=float, default=900.0, help="wall-clock limit in seconds")
+        parser.add_argument("--target", default="stm32h743", type=target_arg, metavar="BOARD", help=TARGET_HELP)
+        parser.add_argument("--max-instructions", type=count(1, 10**12), default=2_000_000_000,
+                            help="instruction budget")
+        parser.add_argument("--timeout", type=seconds, default=900.0, help="wall-clock limit in seconds")
         parser.add_argument("--no-timing", action="store_true", help="bare unicorn: no timing model")
         parser.add_argument("--save", type=Path, help="write the full result (.npz) for `tinyscope profile`")
         parser.add_argument("--json", action="store_true", help="print a JSON summary")
@@ -26,6 +29,8 @@ class SimCommand(Command):
     def invoke(self, args: argparse.Namespace) -> int:
         from tinyscope.sim import simulate  # here: its native hooks load only when simulating
 
+        if args.save is not None and (args.save.is_dir() or not args.save.parent.is_dir()):
+            raise InputError(f"--save {args.save}: give a file name (.npz) in an existing folder")
         target = load_target(args.target)
         r = simulate(args.elf, target, max_instructions=args.max_instructions, timeout_s=args.timeout,
                      timing=not args.no_timing)
@@ -34,7 +39,7 @@ class SimCommand(Command):
         summary = {"elf": str(args.elf), "target": target.name, "exit_code": r.exit_code, "cycles": r.cycles,
                    "ms": r.cycles / target.cpu_hz * 1e3, "instructions": r.instructions,
                    "wall_seconds": round(r.wall_seconds, 3), "stalls": r.stalls, "icache": r.icache,
-                   "dcache": r.dcache, "itm_records": len(r.itm)}
+                   "dcache": r.dcache, "itm_records": len(r.itm), "simulator": r.meta.get("simulator", {})}
         if args.json:
             out(json.dumps({**summary, "stdout": r.stdout}, indent=2))
         else:

@@ -10,10 +10,11 @@ from pathlib import Path
 
 from rich.progress import Progress
 
-from tinyscope.cli.base import Command, out
+from tinyscope.build.options import TARGET_HELP, target_arg
+from tinyscope.cli.base import Command, count, out
 from tinyscope.frontend import load
+from tinyscope.outputs import check_folder
 from tinyscope.study.grid import load_grid, preset
-from tinyscope.targets import TARGETS
 
 
 class StudyCommand(Command):
@@ -26,9 +27,10 @@ class StudyCommand(Command):
         g.add_argument("--preset", choices=("seed", "memcpy"), default="seed",
                        help="seed: the study's 7 configurations; memcpy: configuration 1 with nano and nano-bytecopy")
         g.add_argument("--grid", type=Path, help="a TOML file of [[run]] tables (see tinyscope/study/grid.py)")
-        parser.add_argument("--target", default="stm32h743", choices=TARGETS)
+        parser.add_argument("--target", default="stm32h743", type=target_arg, metavar="BOARD", help=TARGET_HELP)
         parser.add_argument("-o", "--output", type=Path, default=Path("out/study"), metavar="DIR")
-        parser.add_argument("-j", "--jobs", type=int, default=os.cpu_count() or 2, help="local worker processes")
+        parser.add_argument("-j", "--jobs", type=count(1, 256), default=os.cpu_count() or 2,
+                            help="local worker processes")
         parser.add_argument("--scheduler", help="a Dask scheduler address (tcp://host:8786) instead of local processes")
         parser.add_argument("--json", action="store_true", help="print study.json")
 
@@ -37,6 +39,7 @@ class StudyCommand(Command):
         from tinyscope.report.study_report import bar_chart, render_study, study_rows, write_csv
         from tinyscope.study.runner import run_grid
 
+        check_folder(args.output)
         load(args.model)  # a bad model fails here, once, not in every worker
         runs = load_grid(args.grid, args.target) if args.grid else preset(args.preset, args.target)
         with Progress(disable=args.quiet or args.json, transient=True) as progress:

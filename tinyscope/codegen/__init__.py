@@ -12,8 +12,8 @@ from pathlib import Path
 
 from tinyscope.codegen.cnames import check_prefix
 from tinyscope.codegen.render import Rendered, render
-from tinyscope.errors import InputError
 from tinyscope.ir.graph import Graph
+from tinyscope.outputs import staged_folder
 
 KERNEL_HEADER = "ts_kernels.h"
 
@@ -34,27 +34,31 @@ def kernel_source(file: str) -> str:
     return resources.files("tinyscope.codegen").joinpath("kernels", file).read_text()
 
 
-def generate(graph: Graph, out_dir: str | Path, name: str = "network", split_weights: bool = False,
-             report: str | None = None) -> GeneratedCode:
-    """Write the C library for ``graph`` into ``out_dir``; nothing is written if the model fails."""
+def library_files(graph: Graph, name: str = "network", split_weights: bool = False,
+                  report: str | None = None) -> tuple[dict[str, str], Rendered]:
+    """Every file of the C library for ``graph`` as text (file name -> text), without writing any."""
     check_prefix(name)
-    rendered: Rendered = render(graph, name, split_weights)  # raises before any file is written
-    folder = Path(out_dir)
+    rendered: Rendered = render(graph, name, split_weights)
     texts = dict(rendered.files)
     for k in [KERNEL_HEADER, *rendered.kernel_files]:
         texts[k] = kernel_source(k)
     if report is not None:
         texts[f"{name}_report.txt"] = report
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
+    return texts, rendered
+
+
+def generate(graph: Graph, out_dir: str | Path, name: str = "network", split_weights: bool = False,
+             report: str | None = None) -> GeneratedCode:
+    """Write the C library for ``graph`` into ``out_dir``; nothing is written if the model fails."""
+    texts, rendered = library_files(graph, name, split_weights, report)  # raises before any file is written
+    folder = Path(out_dir)
+    with staged_folder(folder) as tmp:  # all files or none
         for fname, text in texts.items():
-            (folder / fname).write_text(text, encoding="ascii")
-    except OSError as exc:
-        raise InputError(f"cannot write to {folder}: {exc.strerror or exc}") from exc
+            (tmp / fname).write_text(text, encoding="ascii" if fname.endswith((".c", ".h")) else "utf-8")
     files = [folder / f for f in texts]
     return GeneratedCode(folder, name, [f for f in files if f.suffix == ".c"],
                          [f for f in files if f.suffix == ".h"], rendered.arena_size,
                          rendered.weights_size, rendered.macc, files)
 
 
-__all__ = ["GeneratedCode", "generate", "render"]
+__all__ = ["GeneratedCode", "generate", "library_files", "render"]

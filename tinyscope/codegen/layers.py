@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from tinyscope.codegen.cnames import identifier
 from tinyscope.errors import UnsupportedError
 from tinyscope.ir import fixedpoint as fx
 from tinyscope.ir.graph import DType, Graph, Op, Tensor
@@ -20,6 +21,7 @@ from tinyscope.ir.ops import Clamp, OpType
 from tinyscope.plan.schedule import Step
 
 FLT_MAX = "3.402823466e+38f"
+CTYPE = {DType.FLOAT32: "float", DType.INT8: "int8_t", DType.INT32: "int32_t"}  # the C type of each dtype
 
 
 @dataclass
@@ -42,16 +44,13 @@ class Consts:
     def add(self, key: str, ctype: str, values: np.ndarray, source: str, is_weight: bool) -> str:
         if key in self.by_key:
             return self.by_key[key]
-        from tinyscope.codegen.cnames import identifier
-
-        ident = identifier(self.prefix, len(self.arrays), source)
+        ident = identifier(self.prefix, "c", len(self.arrays))
         self.arrays[ident] = ConstArray(ident, ctype, np.ascontiguousarray(values).ravel(), source, is_weight)
         self.by_key[key] = ident
         return ident
 
     def tensor(self, t: Tensor) -> str:
-        ctype = {DType.FLOAT32: "float", DType.INT8: "int8_t", DType.INT32: "int32_t"}[t.dtype]
-        return self.add(f"tensor:{t.name}", ctype, t.data, t.name, True)
+        return self.add(f"tensor:{t.name}", CTYPE[t.dtype], t.data, t.name, True)
 
 
 @dataclass

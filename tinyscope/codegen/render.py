@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 
 import numpy as np
 
-from tinyscope import __version__
-from tinyscope.codegen.cnames import comment
-from tinyscope.codegen.layers import EMITTERS, Call, Consts, check_supported
-from tinyscope.ir.graph import DType, Graph, Tensor
+from tinyscope.codegen.cnames import comment, string_literal
+from tinyscope.codegen.layers import CTYPE, EMITTERS, Call, Consts, check_supported
+from tinyscope.errors import ModelError
+from tinyscope.ir.graph import Graph, Tensor
 from tinyscope.plan.analyze import analyze
 from tinyscope.plan.arena import plan_arena
 from tinyscope.plan.schedule import schedule
-
-CTYPE = {DType.FLOAT32: "float", DType.INT8: "int8_t", DType.INT32: "int32_t"}
+from tinyscope.version import __version__
 
 
 @dataclass
@@ -33,10 +31,10 @@ def _value(v: object) -> str:
     return str(v)
 
 
-def _array_values(a: np.ndarray, ctype: str) -> str:
+def _array_values(a: np.ndarray, ctype: str, source: str) -> str:
     if ctype == "float":
         if not np.all(np.isfinite(a)):
-            raise ValueError("non-finite constant")
+            raise ModelError(f"constant {source[:80]!r} holds values that are not finite (NaN or infinity)")
         items = [f"{float(v)!r}f" for v in a]  # repr of the float32 value round-trips exactly
     else:
         items = [str(int(v)) for v in a]
@@ -87,7 +85,7 @@ def render(graph: Graph, name: str, split_weights: bool = False) -> Rendered:
           f"void {name}_set_layer_hook({name}_layer_hook_t fn);",
           "/* Runs the network once: input and output are caller buffers of the sizes above. */",
           f"int {name}_run(const void *input, void *output);",
-          "/* Name of a layer, for reports (escaped: printable ASCII only). */",
+          "/* Name of a layer, for reports: the model's name as UTF-8 bytes. */",
           f"const char *{name}_layer_name(int layer);",
           "", f"#endif /* {upper}_H */", ""]
 
@@ -105,16 +103,16 @@ def render(graph: Graph, name: str, split_weights: bool = False) -> Rendered:
          f"uint8_t {name}_arena[{max(plan.size, 8)}] __attribute__((aligned(8), section(\".tinyscope.activations\")));",
          "", f"static {name}_layer_hook_t {name}_hook;", ""]
     for ident, arr in consts.arrays.items():
-        c.append(f"extern const {arr.ctype} {ident}[{arr.values.size}];")
+        c.append(f"extern const {arr.ctype} {ident}[{arr.values.size}];  /* {comment(arr.source, 60)} */")
     c.append("")
     names = []
     for s, call in zip(steps, calls):
         ops = " + ".join(f"{op.type.value} {comment(op.name, 60)}" for op in s.ops)
         c.append(f"/* layer {s.index}: {ops} */")
         c.append(f"static const {call.struct} {name}_layer{s.index} = {_value(call.fields)};")
-        names.append(comment(s.name, 60).replace('"', "'"))
+        names.append(string_literal(s.name))
     c += ["", f"static const char *const {name}_names[{len(steps)}] = {{"]
-    c += [f'    "{n}",' for n in names]
+    c += [f"    {n}," for n in names]
     c += ["};", "",
           f"void {name}_set_layer_hook({name}_layer_hook_t fn)", "{", f"    {name}_hook = fn;", "}", "",
           f"const char *{name}_layer_name(int layer)", "{",
@@ -136,16 +134,8 @@ def render(graph: Graph, name: str, split_weights: bool = False) -> Rendered:
         w += [f"/* {comment(arr.source)} */",
               f"const {arr.ctype} {ident}[{arr.values.size}] __attribute__((aligned(8), "
               f"section(\"{section}\"))) = {{",
-              _array_values(arr.values, arr.ctype), "};", ""]
+              _array_values(arr.values, arr.ctype, arr.source), "};", ""]
 
     kernel_files = sorted({call.kernel_file for call in calls})
     return Rendered({f"{name}.h": "\n".join(h), f"{name}.c": "\n".join(c), f"{name}_weights.c": "\n".join(w)},
                     kernel_files, plan.size, figures.weights_bytes, figures.macc)
-
-
-def digest(files: dict[str, str]) -> str:
-    """A short hash of generated text, for caches."""
-    h = hashlib.sha256()
-    for k in sorted(files):
-        h.update(k.encode() + b"\0" + files[k].encode() + b"\0")
-    return h.hexdigest()[:16]

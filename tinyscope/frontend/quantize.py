@@ -13,6 +13,7 @@ from dataclasses import replace
 import numpy as np
 
 from tinyscope import reference
+from tinyscope.ir.fixedpoint import round_half_away
 from tinyscope.ir.graph import DType, Graph, Quant
 from tinyscope.ir.ops import OpGroup, OpType
 from tinyscope.ir.verify import verify
@@ -23,21 +24,21 @@ _SAME_AS_INPUT = OpGroup.POOL | {OpType.RESHAPE, OpType.PAD}
 def _activation_quant(lo: float, hi: float) -> Quant:
     lo, hi = min(lo, 0.0), max(hi, 0.0)
     scale = (hi - lo) / 255.0 or 1.0
-    zp = int(np.clip(round(-128 - lo / scale), -128, 127))
+    zp = int(np.clip(round_half_away(-128 - lo / scale), -128, 127))
     return Quant.make(np.float32(scale), zp)
 
 
 def _symmetric(w: np.ndarray, axis: int | None) -> tuple[np.ndarray, Quant]:
     if axis is None:
         scale = np.array([max(np.abs(w).max(), 1e-12) / 127.0], np.float32)
-        q = np.clip(np.round(w / scale[0]), -127, 127).astype(np.int8)
+        q = np.clip(round_half_away(w / scale[0]), -127, 127).astype(np.int8)
         return q, Quant.make(scale, 0)
     moved = np.moveaxis(w, axis, 0)
     peak = np.abs(moved.reshape(moved.shape[0], -1)).max(axis=1)
     scale = (np.maximum(peak, 1e-12) / 127.0).astype(np.float32)
     shape = [1] * w.ndim
     shape[axis] = -1
-    q = np.clip(np.round(w / scale.reshape(shape)), -127, 127).astype(np.int8)
+    q = np.clip(round_half_away(w / scale.reshape(shape)), -127, 127).astype(np.int8)
     return q, Quant.make(scale, np.zeros(scale.size, np.int32), axis)
 
 
@@ -67,7 +68,7 @@ def quantize_graph(graph: Graph, calibration: list[np.ndarray]) -> Graph:
             g.tensors[wt.name] = replace(wt, dtype=DType.INT8, data=qw, quant=wq)
             in_scale = np.float64(quant[op.inputs[0]].scale[0])
             bscale = in_scale * wq.scale.astype(np.float64)
-            qb = np.round(bt.data.astype(np.float64) / bscale).astype(np.int32)
+            qb = round_half_away(bt.data.astype(np.float64) / bscale).astype(np.int32)
             bq = Quant.make(bscale.astype(np.float32), 0, 0 if bscale.size > 1 else None)
             g.tensors[bt.name] = replace(bt, dtype=DType.INT32, data=qb, quant=bq)
     for name, q in quant.items():

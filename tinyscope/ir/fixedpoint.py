@@ -19,12 +19,20 @@ INT32_MIN = -(2**31)
 INT32_MAX = 2**31 - 1
 
 
+def round_half_away(x):
+    """std::round (TFLite's rounding everywhere a float becomes an integer): half away from zero.
+    numpy's and Python's round() are half to even, so neither may be used for this."""
+    a = np.asarray(x, dtype=np.float64)
+    r = np.sign(a) * np.floor(np.abs(a) + 0.5)
+    return int(r) if np.ndim(x) == 0 and not isinstance(x, np.ndarray) else r
+
+
 def quantize_multiplier(real: float) -> tuple[int, int]:
     """QuantizeMultiplier: ``real ~= mult * 2**(shift - 31)`` with ``mult`` a Q31 int32."""
     if real == 0.0:
         return 0, 0
     q, shift = math.frexp(real)
-    q_fixed = int(round(q * (1 << 31)))  # std::round: half away from zero (q > 0 here)
+    q_fixed = round_half_away(q * (1 << 31))
     if q_fixed == (1 << 31):
         q_fixed //= 2
         shift += 1
@@ -85,9 +93,7 @@ def activation_range(act: Clamp, q: Quant, qmin: int = -128, qmax: int = 127) ->
 
 
 def _round_half_away(q: Quant, f: float) -> int:
-    v = np.float32(f) / np.float32(q.scale[0])
-    r = math.floor(abs(float(v)) + 0.5) * (1 if v >= 0 else -1)  # std::round
-    return int(q.zero_point[0]) + int(r)
+    return int(q.zero_point[0]) + round_half_away(float(np.float32(f) / np.float32(q.scale[0])))
 
 
 def conv_multipliers(in_q: Quant, w_q: Quant, out_q: Quant, channels: int) -> tuple[np.ndarray, np.ndarray]:

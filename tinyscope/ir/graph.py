@@ -161,9 +161,3 @@ class Graph:
 
     def __str__(self) -> str:
         return self.summary()
-
-    def analyze(self):
-        """The ``tinyscope analyze`` figures (a convenience: the work is in tinyscope.plan.analyze)."""
-        from tinyscope.plan.analyze import analyze  # lazy: plan sits above the IR
-
-        return analyze(self)

@@ -12,6 +12,8 @@ import hashlib
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 from tinyscope.ir.graph import Graph, Op, Tensor
 from tinyscope.ir.ops import OpGroup, OpType
 from tinyscope.plan.arena import plan_arena
@@ -110,11 +112,30 @@ def _info(t: Tensor) -> TensorInfo:
                       int(q.zero_point[0]) if q is not None and not q.per_channel else None)
 
 
-def model_hash(source: str) -> str:
-    p = Path(source)
-    if p.is_file():
-        return hashlib.sha256(p.read_bytes()).hexdigest()
-    return hashlib.sha256(source.encode()).hexdigest()
+def graph_digest(graph: Graph) -> str:
+    """SHA-256 of what the graph computes: ops, attributes, tensors, quantization and constants."""
+    h = hashlib.sha256()
+    for op in graph.ops:
+        h.update(repr((op.type.value, op.inputs, op.outputs, op.attrs)).encode("utf-8", "surrogatepass"))
+    for name in sorted(graph.tensors):
+        t = graph.tensors[name]
+        q = None if t.quant is None else (list(map(float, t.quant.scale)), list(map(int, t.quant.zero_point)))
+        h.update(repr((name, t.shape, t.dtype.value, q)).encode("utf-8", "surrogatepass"))
+        if t.data is not None:
+            h.update(np.ascontiguousarray(t.data).tobytes())
+    h.update(repr((graph.inputs, graph.outputs)).encode("utf-8", "surrogatepass"))
+    return h.hexdigest()
+
+
+def model_hash(graph: Graph) -> str:
+    """SHA-256 of the model file (as X-CUBE-AI reports it), or of the graph for built-in models."""
+    try:
+        p = Path(graph.source)
+        if graph.source and p.is_file():
+            return hashlib.sha256(p.read_bytes()).hexdigest()
+    except (OSError, ValueError):  # a "source" that is no path (too long, NUL byte)
+        pass
+    return graph_digest(graph)
 
 
 def analyze(graph: Graph) -> ModelFigures:
@@ -145,7 +166,7 @@ def analyze(graph: Graph) -> ModelFigures:
     notes = [f"{k}: {v}" for k, v in graph.meta.items()]
     return ModelFigures(
         model=graph.name, source=graph.source, source_format=graph.source_format,
-        model_hash=model_hash(graph.source), params=sum(lay.params for lay in layers),
+        model_hash=model_hash(graph), params=sum(lay.params for lay in layers),
         macc=sum(lay.macc for lay in layers), macc_st=sum(lay.macc_st for lay in layers),
         weights_bytes=weights, activations_bytes=plan.size, io_bytes=io,
         ram_total_bytes=plan.size + io, inputs=[_info(t) for t in graph.input_tensors()],

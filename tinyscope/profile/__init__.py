@@ -15,9 +15,10 @@ from tinyscope import reference
 from tinyscope.build.cache import cached_firmware
 from tinyscope.build.config import BuildConfig
 from tinyscope.build.firmware import Firmware
-from tinyscope.build.protocol import HarnessOutput
+from tinyscope.build.protocol import HarnessOutput, parse_output
 from tinyscope.frontend import load
 from tinyscope.ir.graph import Graph
+from tinyscope.outputs import staged_folder
 from tinyscope.plan.analyze import ModelFigures, analyze
 from tinyscope.profile.functions import FunctionRow, function_table
 from tinyscope.profile.hotloops import Loop, hot_blocks, hot_loops
@@ -68,7 +69,7 @@ class Profile:
             "top_share": top.share if top else None, "agreement": self.agreement,
             "regions": {k: {"used": u, "size": s} for k, (u, s) in self.firmware.usage.items()},
             "provenance": {**self.firmware.info, "memcpy": _memcpy_variant(self.firmware.config.libc)},
-            "simulator": {"wall_seconds": r.wall_seconds, "mips": r.mips},
+            "simulator": {"wall_seconds": r.wall_seconds, "mips": r.mips, **r.meta.get("simulator", {})},
         }
 
 
@@ -91,7 +92,7 @@ def run_profile(model: str, config: BuildConfig, cache: Path | None = None) -> P
     fw, _ = cached_firmware(graph, config, cache)
     code = decode_elf(fw.elf, load_core())  # once: the simulator's tables and the listings' text
     result = simulate(fw.elf, fw.target, code=code)
-    harness = fw.parse(result.stdout)
+    harness = parse_output(result.stdout)
     image = read_image(fw.elf)
     text = code.text
     return Profile(model, graph, analyze(graph), fw, harness, result, function_table(result, image.symbols),
@@ -110,23 +111,24 @@ def _csv(path: Path, rows: list[dict]) -> None:
 
 
 def write_profile(p: Profile, out: Path) -> dict[str, Path]:
-    """Machine-readable results and pictures of one profile, in ``out``."""
-    out.mkdir(parents=True, exist_ok=True)
-    files = {"run": out / "run.json", "functions": out / "functions.csv", "layers": out / "layers.csv",
-             "loops": out / "hotloops.json", "blocks": out / "hotblocks.json", "trace": out / "trace.json",
-             "folded": out / "stacks.folded", "sim": out / "sim.npz"}
-    files["run"].write_text(json.dumps(p.summary(), indent=2))
-    _csv(files["functions"], [{"function": f.name, "calls": f.calls, "exclusive": f.exclusive,
-                               "inclusive": f.inclusive, "share": round(f.share, 5), "per_call": round(f.per_call, 1),
-                               "instructions": f.instructions, **f.stalls, "icache_miss": f.icache_miss,
-                               "dcache_miss": f.dcache_miss, "dcache_access": f.dcache_access}
-                              for f in p.functions])
-    _csv(files["layers"], [asdict(lay) for lay in p.layers])
-    files["loops"].write_text(json.dumps([asdict(lp) for lp in p.loops], indent=1))
-    files["blocks"].write_text(json.dumps([asdict(b) for b in p.blocks], indent=1))
-    write_trace(files["trace"], chrome_trace(p.result, p.symbols, p.layers, p.firmware.target.cpu_hz))
-    files["folded"].write_text(folded_stacks(p.result, p.symbols))
-    p.result.save(files["sim"])
-    png, svg = plot_timeline(p.result, p.symbols, p.layers, p.firmware.target.cpu_hz, out / "timeline")
-    files["timeline_png"], files["timeline_svg"] = png, svg
-    return files
+    """Machine-readable results and pictures of one profile, in ``out`` (all files or none)."""
+    names = {"run": "run.json", "functions": "functions.csv", "layers": "layers.csv", "loops": "hotloops.json",
+             "blocks": "hotblocks.json", "trace": "trace.json", "folded": "stacks.folded", "sim": "sim.npz",
+             "timeline_png": "timeline.png", "timeline_svg": "timeline.svg"}
+    with staged_folder(out) as tmp:
+        files = {k: tmp / v for k, v in names.items()}
+        files["run"].write_text(json.dumps(p.summary(), indent=2))
+        _csv(files["functions"], [{"function": f.name, "calls": f.calls, "exclusive": f.exclusive,
+                                   "inclusive": f.inclusive, "share": round(f.share, 5),
+                                   "per_call": round(f.per_call, 1), "instructions": f.instructions, **f.stalls,
+                                   "icache_miss": f.icache_miss, "dcache_miss": f.dcache_miss,
+                                   "dcache_access": f.dcache_access}
+                                  for f in p.functions])
+        _csv(files["layers"], [asdict(lay) for lay in p.layers])
+        files["loops"].write_text(json.dumps([asdict(lp) for lp in p.loops], indent=1))
+        files["blocks"].write_text(json.dumps([asdict(b) for b in p.blocks], indent=1))
+        write_trace(files["trace"], chrome_trace(p.result, p.symbols, p.layers, p.firmware.target.cpu_hz))
+        files["folded"].write_text(folded_stacks(p.result, p.symbols))
+        p.result.save(files["sim"])
+        plot_timeline(p.result, p.symbols, p.layers, p.firmware.target.cpu_hz, tmp / "timeline")
+    return {k: Path(out) / v for k, v in names.items()}

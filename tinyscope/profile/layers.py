@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from tinyscope.build.protocol import ITM_LAYER_PORT, decode_itm
 from tinyscope.ir.graph import Graph
 from tinyscope.plan.analyze import op_macc
 from tinyscope.plan.schedule import schedule
 from tinyscope.sim.result import SimResult
+from tinyscope.targets.armv7m import ITM_LAYER_PORT, decode_itm_layer
 
 
 @dataclass
@@ -32,7 +32,7 @@ def layer_table(result: SimResult, graph: Graph) -> list[LayerRow]:
     begin: dict[int, tuple[int, int, int]] = {}
     spans: dict[int, tuple[int, int, int, int]] = {}
     for rec in result.itm[result.itm["port"] == ITM_LAYER_PORT]:
-        layer, end = decode_itm(int(rec["value"]))
+        layer, end = decode_itm_layer(int(rec["value"]))
         now = (int(rec["cycle"]), int(rec["icache_miss"]), int(rec["dcache_miss"]))
         if not end:
             begin[layer] = now

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from tinyscope.errors import InputError
+from tinyscope.ir.fixedpoint import round_half_away
 from tinyscope.ir.graph import DType, Graph
 
 
@@ -62,7 +63,7 @@ def conform(graph: Graph, arr: np.ndarray, what: str = "inputs") -> np.ndarray:
         if arr.dtype.kind == "f":
             q = t.quant
             v = arr.astype(np.float32) / np.float32(q.scale[0])
-            arr = np.clip(np.sign(v) * np.floor(np.abs(v) + 0.5) + q.zero_point[0], -128, 127)
+            arr = np.clip(round_half_away(v) + q.zero_point[0], -128, 127)
         elif arr.min() < -128 or arr.max() > 127:
             raise InputError(f"{what}: integer values outside int8 for an int8 model")
         return arr.astype(np.int8)

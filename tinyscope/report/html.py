@@ -8,8 +8,8 @@ import html
 import json
 from pathlib import Path
 
-from tinyscope import __version__
 from tinyscope.errors import InputError
+from tinyscope.version import __version__
 
 CSS = """
 body { font: 14px/1.45 system-ui, sans-serif; margin: 2em auto; max-width: 1200px; color: #222; }

@@ -53,54 +53,6 @@ class _Run:
     error: BaseException | None = None
 
 
-def _layout(target: Target, core: dict, code: CodeTables, events_cap: int, itm_cap: int) -> np.ndarray:
-    """Allocate the state array S and fill its header (see timing.py)."""
-    ic, dc = target.icache, target.dcache
-    ic_sets, ic_ways = (ic.sets, ic.ways) if ic else (0, 1)
-    dc_sets, dc_ways = (dc.sets, dc.ways) if dc else (0, 1)
-    regions = list(target.regions)
-    btac = int(core["branch"]["btac_entries"])
-    sb = int(core["memory"]["store_buffer_entries"])
-    n = len(code.table)
-    sizes = [("dec", n * T.NF), ("stats", n * T.NS), ("ready", 64), ("kind", 64),
-             ("ic", max(ic_sets * ic_ways, 1) * 3), ("dc", max(dc_sets * dc_ways, 1) * 3),
-             ("reg", len(regions) * T.RF), ("btac", 2 * btac), ("ev", 3 * events_cap), ("itm", T.ITM_FIELDS * itm_cap),
-             ("sb", sb), ("ring", T.RING), ("ppb", T.PPB_WORDS)]
-    offsets, pos = {}, T.HEADER
-    for name, size in sizes:
-        offsets[name] = pos
-        pos += size
-    S = np.zeros(pos, np.int64)
-    S[T.LEN] = pos
-    S[T.PEND_IDX] = -1
-    S[T.LAST_FETCH] = -1
-    S[T.LAST_WORD] = -1
-    S[T.N_RANGES] = len(code.ranges)
-    if len(code.ranges) > 4:
-        raise SimError("the firmware has more than 4 separate code ranges")
-    for k, (lo, hi, first) in enumerate(code.ranges):
-        S[T.RANGES + 3 * k: T.RANGES + 3 * k + 3] = (lo, hi, first)
-    S[T.O_DEC], S[T.N_ENT], S[T.O_STATS] = offsets["dec"], n, offsets["stats"]
-    S[offsets["dec"]: offsets["dec"] + n * T.NF] = code.table.ravel()
-    S[T.O_READY], S[T.O_KIND] = offsets["ready"], offsets["kind"]
-    S[T.O_IC], S[T.IC_SETS], S[T.IC_WAYS] = offsets["ic"], ic_sets, ic_ways
-    S[T.O_DC], S[T.DC_SETS], S[T.DC_WAYS] = offsets["dc"], dc_sets, dc_ways
-    S[offsets["ic"]: offsets["ic"] + max(ic_sets * ic_ways, 1)] = -1
-    S[offsets["dc"]: offsets["dc"] + max(dc_sets * dc_ways, 1)] = -1
-    S[T.O_REG], S[T.N_REG], S[T.LAST_REG] = offsets["reg"], len(regions), offsets["reg"]
-    policy = {"none": 0, "wt": 1, "wbwa": 2}
-    for k, r in enumerate(regions):
-        b = offsets["reg"] + k * T.RF
-        S[b: b + T.RF] = (r.base, r.end, int(r.bus in ("itcm", "dtcm")), policy[r.cacheable], r.read_wait_cycles,
-                          r.line_fill_cycles, r.write_wait_cycles, 32 if r.kind == "flash" else 8)
-    S[T.O_BTAC], S[T.BTAC_N] = offsets["btac"], btac
-    S[offsets["btac"]: offsets["btac"] + 2 * btac: 2] = -1
-    S[T.O_EV], S[T.EV_CAP], S[T.O_ITM], S[T.ITM_CAP] = offsets["ev"], events_cap, offsets["itm"], itm_cap
-    S[T.O_SB], S[T.SB_N], S[T.O_RING], S[T.O_PPB] = offsets["sb"], sb, offsets["ring"], offsets["ppb"]
-    S[T.P_MISPRED], S[T.P_DIRECT] = core["branch"]["mispredict"], core["branch"]["direct_miss"]
-    return S
-
-
 def _add_native_hook(uc: Uc, kind: int, fn, user: int, begin: int = 1, end: int = 0) -> None:
     hh = ctypes.c_size_t()
     err = uclib.uc_hook_add(uc._uch, ctypes.byref(hh), ctypes.c_int(kind), ctypes.c_void_p(fn.address),
@@ -181,7 +133,10 @@ def simulate(elf_path: str | Path, target: str | Target = "stm32h743", *, max_in
     image = read_image(elf_path)
     if code is None:
         code = decode_elf(elf_path, core) if timing else CodeTables([], np.zeros((1, NF), np.int64), {})
-    S = _layout(tgt, core, code, events_cap if profile else 0, 100_000)
+    try:
+        S = T.build_state(tgt, core, code, events_cap if profile else 0, 100_000)
+    except ValueError as exc:
+        raise SimError(str(exc)) from None
     user = S.ctypes.data
     uc = Uc(UC_ARCH_ARM, UC_MODE_THUMB | UC_MODE_MCLASS)
     uc.ctl_set_cpu_model(UC_CPU_ARM_CORTEX_M7)
@@ -191,9 +146,9 @@ def simulate(elf_path: str | Path, target: str | Target = "stm32h743", *, max_in
                       ctypes.c_void_p(T.ppb_write.address), ctypes.c_void_p(user))
     if timing:
         _add_native_hook(uc, UC_HOOK_CODE, T.code_hook, user)
-        # D-side accesses cost nothing extra in TCM: hook only the other regions (fewer slow paths)
+        # D-side accesses cost nothing extra in zero-wait TCM: hook only the other regions (fewer slow paths)
         for r in tgt.regions:
-            if r.bus not in ("itcm", "dtcm"):
+            if not r.zero_wait:
                 _add_native_hook(uc, UC_HOOK_MEM_READ | UC_HOOK_MEM_WRITE, T.mem_hook, user, r.base, r.end - 1)
     run = _Run([])
 
@@ -248,7 +203,10 @@ def simulate(elf_path: str | Path, target: str | Target = "stm32h743", *, max_in
         raise SimError(f"{Path(elf_path).name}: stopped by {why} without exiting "
                        f"(at {image.symbols.name(uc.reg_read(UC_ARM_REG_PC))})")
     del keep
-    return _result(S, code, str(elf_path), tgt.name, run, wall, timing, n_instr)
+    result = _result(S, code, str(elf_path), tgt.name, run, wall, timing, n_instr)
+    if timing:  # the simulator's version and the estimated figures this run relied on (run.json)
+        result.meta["simulator"] = T.provenance(S, tgt, core, code)
+    return result
 
 
 def _last(S: np.ndarray, code: CodeTables, image: Image, n: int = 8) -> str:

@@ -1,27 +1,40 @@
 """The Cortex-M7 timing model, as native callbacks (numba ``cfunc``) that unicorn calls directly.
 
-All state lives in one int64 array ``S`` whose address is the callbacks' user data: scalars at
-the fixed offsets below, then tables whose offsets are stored in the header. The code hook runs
-once per instruction: it finalizes the previous instruction (issue cycle from the in-order dual
-issue rules and the register scoreboard, memory penalties from the D-side hook, branch outcome now
-that the next PC is known) and charges the I-side fetch of the current one. No Python runs per
-instruction or per memory access.
+All state lives in one int64 array ``S`` whose address is the callbacks' user data. Its layout is
+declared once, in ``SCALARS`` (name and size of every header slot) and ``TABLES`` (the tables after the
+header, sized per run); ``L`` holds the generated offsets, used here as ``S[L.CLOCK]`` and by the engine.
+The code hook runs once per instruction: it finalizes the previous instruction (issue cycle from the
+in-order dual issue rules, the register scoreboard and the forwarding table, memory penalties from the
+D-side hook, branch outcome against the BTAC and the static rule now that the next PC is known) and
+charges the I-side fetch of the current one. No Python runs per instruction or per memory access.
+
+Every figure comes from the core record (cortex_m7.toml) or the board (bus facts of each region); this
+module holds rules, not numbers.
 """
 
 from __future__ import annotations
+
+import hashlib
+from collections import namedtuple
+from functools import cache
+from pathlib import Path
 
 import numpy as np
 from numba import carray, cfunc, njit, types
 
 from tinyscope.sim.decode import (
+    C_ALUE,
+    C_DIV,
     C_DP,
     C_FPALU,
     C_FPDIV,
+    C_FPLDM,
     C_FPLOAD,
     C_FPMAC,
     C_FPMOV,
     C_FPSTORE,
     C_IT,
+    C_LDM,
     C_LOAD,
     C_LOADN,
     C_MUL,
@@ -35,8 +48,11 @@ from tinyscope.sim.decode import (
     D_LAT,
     D_MASKHI,
     D_MASKLO,
+    D_RKIND,
     D_SIZE,
     D_SRC0,
+    D_TARGET,
+    D_WB,
     F_BRANCH,
     F_CALL,
     F_COND,
@@ -44,20 +60,56 @@ from tinyscope.sim.decode import (
     F_RETURN,
     F_SINGLE,
     F_UNCOND,
+    FLAGS_REG,
+    NCLS,
     NF,
+    NREAD,
+    R_ACC,
+    R_ADDR,
+    R_EARLY,
+    R_FPACC,
+    R_MULOP,
+    R_STORE,
 )
 
-# ---- scalar slots of S ----
-LEN, CLOCK, PREV_ISSUE, PREV_NOPAIR, PREV_CLS, PEND_IDX, PEND_PC, PEND_MEM, PEND_IFETCH = range(9)
-PEND_DMISS, PEND_DACC, NINSTR, IC_ON, DC_ON, LAST_FETCH, EV_N, EV_CAP, ITM_N, ITM_CAP = range(9, 19)
-IC_ACC, IC_MISS, DC_ACC, DC_MISS, DC_WB = range(19, 24)
-ST_LOAD, ST_FP, ST_DEP, ST_BRANCH, ST_IFETCH, ST_DMEM = range(24, 30)
-N_RANGES, RANGES = 30, 31  # up to 4 ranges x (lo, hi, first) = 31..42
-O_DEC, N_ENT, O_STATS, O_READY, O_KIND = range(43, 48)
-O_IC, IC_SETS, IC_WAYS, O_DC, DC_SETS, DC_WAYS = range(48, 54)
-O_REG, N_REG, O_BTAC, BTAC_N, O_EV, O_ITM, O_SB, SB_N, O_RING, RING_POS = range(54, 64)
-STAMP, P_MISPRED, P_DIRECT, CYC_BASE, O_PPB, LAST_WORD, LAST_REG = range(64, 71)
-HEADER = 80
+MAX_RANGES = 4
+FILL_FIELDS = 6  # line, time the critical beat arrives, critical beat, CPU cycles per beat, log2 beat bytes, beats
+
+# ---- the state array's header: every slot once, with its size ----
+SCALARS: tuple[tuple[str, int], ...] = (
+    ("LEN", 1), ("CLOCK", 1), ("PREV_ISSUE", 1), ("PREV_NOPAIR", 1), ("PREV_CLS", 1),
+    ("PEND_IDX", 1), ("PEND_PC", 1), ("PEND_MEM", 1), ("PEND_IFETCH", 1), ("PEND_DMISS", 1), ("PEND_DACC", 1),
+    ("NINSTR", 1), ("IC_ON", 1), ("DC_ON", 1), ("LAST_FETCH", 1), ("LAST_WORD", 1),
+    ("EV_N", 1), ("EV_CAP", 1), ("ITM_N", 1), ("ITM_CAP", 1),
+    ("IC_ACC", 1), ("IC_MISS", 1), ("DC_ACC", 1), ("DC_MISS", 1), ("DC_WB", 1),
+    ("ST_LOAD", 1), ("ST_FP", 1), ("ST_DEP", 1), ("ST_BRANCH", 1), ("ST_IFETCH", 1), ("ST_DMEM", 1),
+    ("N_RANGES", 1), ("RANGES", 3 * MAX_RANGES),
+    ("IC_SETS", 1), ("IC_WAYS", 1), ("DC_SETS", 1), ("DC_WAYS", 1), ("LINE_SHIFT", 1), ("FETCH_SHIFT", 1),
+    ("N_REG", 1), ("LAST_REG", 1), ("BTAC_N", 1), ("BTAC_MAX", 1), ("SB_N", 1), ("NARROW_ST", 1), ("RING_POS", 1),
+    ("STAMP", 1),
+    ("XT_MAX", 1), ("P_MISPRED", 1), ("P_MISPRED_EARLY", 1), ("EARLY_FLAGS", 1), ("P_DIRECT", 1), ("FLAGS_T", 1),
+    ("DUAL", 1), ("CYC_BASE", 1), ("BUS_FREE", 1), ("WB_LINE", 1), ("FILL", 2 * FILL_FIELDS),
+    ("ART_N", 1), ("ART_SHIFT", 1), ("ART_ON", 1), ("ART_PF", 1), ("PF_LINE", 1), ("PF_T", 1), ("FLASH_FREE", 1),
+    ("N_ENT", 1),
+    # offsets of the tables below, filled in per run
+    ("O_DEC", 1), ("O_STATS", 1), ("O_READY", 1), ("O_KIND", 1), ("O_XT", 1), ("O_IC", 1), ("O_DC", 1),
+    ("O_REG", 1), ("O_BTAC", 1), ("O_EV", 1), ("O_ITM", 1), ("O_SB", 1), ("O_RING", 1), ("O_PPB", 1), ("O_ART", 1),
+)
+
+
+def _offsets(slots: tuple[tuple[str, int], ...]) -> tuple[list[str], list[int], int]:
+    names, offs, pos = [], [], 0
+    for name, size in slots:
+        names.append(name)
+        offs.append(pos)
+        pos += size
+    return names, offs, pos
+
+
+_names, _offs, HEADER = _offsets(SCALARS)
+L = namedtuple("Layout", _names)(*_offs)  # the generated offsets: S[L.CLOCK]
+globals().update(L._asdict())  # the same offsets as module attributes for Python callers (engine: T.NINSTR)
+
 VIEW = 1 << 40  # carray's shape is only metadata (no bounds checks): one view of the whole state
 
 # per-instruction statistics (columns of the stats table)
@@ -65,49 +117,52 @@ S_COUNT, S_CYCLES, S_LOAD, S_FP, S_DEP, S_BRANCH, S_IFETCH, S_DMEM, S_ICMISS, S_
 NS = 11
 STAT_NAMES = ["count", "cycles", "stall_load_use", "stall_fp", "stall_dep", "stall_branch", "stall_ifetch",
               "stall_dmem", "icache_miss", "dcache_miss", "dcache_access"]
-# region record fields
-R_LO, R_HI, R_TCM, R_POLICY, R_READ, R_FILL, R_WRITE, R_GRANULE = range(8)
-RF = 8
+# region record fields: R_KIND 0 = zero-wait TCM (never hooked), 1 = through the bus, 2 = flash behind an
+# accelerator (ART); latencies in CPU cycles, derived from the board's bus facts
+(R_LO, R_HI, R_KIND, R_POLICY, R_READ, R_CRIT, R_BEAT, R_BEATSH, R_WRITE, R_WBACK, R_IREAD, R_GRAN,
+ R_USED) = range(13)
+RF = 13
 RING = 32
 ITM_FIELDS = 6  # cycle, port, value, I-cache misses so far, D-cache misses so far, instructions so far
 PPB_WORDS = 0x4000  # shadow of 0xE0000000..0xE000FFFF
+BTAC_FIELDS = 3  # tag (branch address), target, direction counter
 
 
 @njit(cache=True, inline="always")
 def _index(S, pc):
-    for k in range(S[N_RANGES]):
-        lo = S[RANGES + 3 * k]
-        if lo <= pc < S[RANGES + 3 * k + 1]:
-            return S[RANGES + 3 * k + 2] + (pc - lo) // 2
+    for k in range(S[L.N_RANGES]):
+        lo = S[L.RANGES + 3 * k]
+        if lo <= pc < S[L.RANGES + 3 * k + 1]:
+            return S[L.RANGES + 3 * k + 2] + (pc - lo) // 2
     return -1
 
 
 @njit(cache=True, inline="always")
 def _region(S, addr):
-    b = S[LAST_REG]  # accesses cluster: try the last region first
+    b = S[L.LAST_REG]  # accesses cluster: try the last region first
     if S[b + R_LO] <= addr < S[b + R_HI]:
         return b
-    o = S[O_REG]
-    for k in range(S[N_REG]):
+    o = S[L.O_REG]
+    for k in range(S[L.N_REG]):
         b = o + k * RF
         if S[b + R_LO] <= addr < S[b + R_HI]:
-            S[LAST_REG] = b
+            S[L.LAST_REG] = b
             return b
     return -1
 
 
 @njit(cache=True)
 def _cache_access(S, o, sets, ways, line, write_back, mark_dirty):
-    """Look up a 32-byte line; on a miss allocate it (LRU). Returns 1 on hit, 0 on miss, and adds to
-    DC_WB when a dirty line is evicted."""
+    """Look up a line; on a miss allocate it (LRU). Returns 1 on a hit, 0 on a miss, 2 on a miss that
+    evicted a dirty line (its line number is left in WB_LINE)."""
     s = line % sets
     base = o + s * ways
     stamps = o + sets * ways
     dirty = stamps + sets * ways
-    S[STAMP] += 1
+    S[L.STAMP] += 1
     for w in range(ways):
         if S[base + w] == line:
-            S[stamps + s * ways + w] = S[STAMP]
+            S[stamps + s * ways + w] = S[L.STAMP]
             if mark_dirty:
                 S[dirty + s * ways + w] = 1
             return 1
@@ -117,22 +172,24 @@ def _cache_access(S, o, sets, ways, line, write_back, mark_dirty):
         if S[stamps + s * ways + w] < oldest:
             oldest = S[stamps + s * ways + w]
             victim = w
+    result = 0
     if write_back and S[dirty + s * ways + victim] == 1 and S[base + victim] >= 0:
-        S[DC_WB] += 1
+        S[L.DC_WB] += 1
+        S[L.WB_LINE] = S[base + victim]
+        result = 2
     S[base + victim] = line
-    S[stamps + s * ways + victim] = S[STAMP]
+    S[stamps + s * ways + victim] = S[L.STAMP]
     S[dirty + s * ways + victim] = 1 if mark_dirty else 0
-    return 0
+    return result
 
 
 @njit(cache=True)
-def _store_buffer(S, occupancy):
-    """A store that goes to the bus waits only when all entries are still draining."""
-    now = S[CLOCK]
-    o = S[O_SB]
+def _store_buffer(S, now, occupancy):
+    """A write that goes to the bus waits only when all entries are still draining; entries drain in order."""
+    o = S[L.O_SB]
     best = 0
     latest = S[o]
-    for k in range(S[SB_N]):
+    for k in range(S[L.SB_N]):
         if S[o + k] < S[o + best]:
             best = k
         if S[o + k] > latest:
@@ -143,6 +200,73 @@ def _store_buffer(S, occupancy):
     start = max(now + stall, latest)
     S[o + best] = start + occupancy
     return stall
+
+
+@njit(cache=True)
+def _fill(S, which, r, addr, line, now):
+    """Start a line fill from region ``r`` (critical word first, then the other beats streaming, one
+    fill at a time on the bus). Returns the stall until the critical word arrives."""
+    start = max(now, S[L.BUS_FREE])
+    crit_t = start + S[r + R_CRIT]
+    sh = S[r + R_BEATSH]
+    beats = (1 << S[L.LINE_SHIFT]) >> sh
+    if beats < 1:
+        beats = 1
+    S[L.BUS_FREE] = crit_t + (beats - 1) * S[r + R_BEAT]
+    f = L.FILL + which * FILL_FIELDS
+    S[f] = line
+    S[f + 1] = crit_t
+    S[f + 2] = (addr & ((1 << S[L.LINE_SHIFT]) - 1)) >> sh
+    S[f + 3] = S[r + R_BEAT]
+    S[f + 4] = sh
+    S[f + 5] = beats
+    return crit_t - now
+
+
+@njit(cache=True, inline="always")
+def _streaming(S, which, line, addr, now):
+    """Stall of a hit on a line whose fill is still streaming in: wait for the beat holding ``addr``."""
+    f = L.FILL + which * FILL_FIELDS
+    if S[f] != line:
+        return 0
+    beat = (addr & ((1 << S[L.LINE_SHIFT]) - 1)) >> S[f + 4]
+    ready = S[f + 1] + ((beat - S[f + 2]) % S[f + 5]) * S[f + 3]
+    return ready - now if ready > now else 0
+
+
+@njit(cache=True)
+def _writeback(S, now):
+    """Charge a dirty line's write-back: it goes out through the store buffer and occupies the bus."""
+    addr = S[L.WB_LINE] << S[L.LINE_SHIFT]
+    v = _region(S, addr)
+    if v < 0:
+        return 0
+    S[v + R_USED] += 1
+    occ = S[v + R_WBACK]
+    S[L.BUS_FREE] = max(S[L.BUS_FREE], now) + occ
+    return _store_buffer(S, now, occ)
+
+
+@njit(cache=True)
+def _art(S, r, line, now, fetch):
+    """The ART accelerator in front of flash on the ITCM path: a hit costs nothing; a miss reads one flash
+    line (wait states + 1 cycles); with prefetch on, the next line is read while this one executes."""
+    hit = 0
+    if S[L.ART_ON] == 1:
+        hit = _cache_access(S, S[L.O_ART], 1, S[L.ART_N], line, False, False)
+    cost = 0
+    if hit != 1:
+        if S[L.ART_PF] == 1 and line == S[L.PF_LINE]:
+            cost = S[L.PF_T] - now if S[L.PF_T] > now else 0
+        else:
+            start = max(now, S[L.FLASH_FREE])
+            cost = start + S[r + R_READ] + 1 - now
+            S[L.FLASH_FREE] = now + cost
+    if fetch and S[L.ART_PF] == 1 and S[L.PF_LINE] != line + 1:
+        S[L.PF_LINE] = line + 1
+        S[L.PF_T] = max(now + cost, S[L.FLASH_FREE]) + S[r + R_READ] + 1
+        S[L.FLASH_FREE] = S[L.PF_T]
+    return cost
 
 
 @njit(cache=True)
@@ -166,39 +290,45 @@ def _can_pair(prev, cur):
 
 @njit(cache=True, inline="always")
 def _finalize(S, next_pc):
-    idx = S[PEND_IDX]
+    idx = S[L.PEND_IDX]
     if idx < 0:
         return
-    d = S[O_DEC] + idx * NF
+    d = S[L.O_DEC] + idx * NF
     cls = S[d + D_CLS]
     flags = S[d + D_FLAGS]
-    clock = S[CLOCK]
-    ifetch = S[PEND_IFETCH]
+    clock = S[L.CLOCK]
+    ifetch = S[L.PEND_IFETCH]
     t0 = clock + ifetch
     dep = 0
     dep_kind = 0
-    ready = S[O_READY]
-    kind = S[O_KIND]
+    ready = S[L.O_READY]
+    kind = S[L.O_KIND]
+    xt = S[L.O_XT]
+    rk = S[d + D_RKIND]
+    near = S[L.PREV_ISSUE] - S[L.XT_MAX]  # a value ready by then cannot delay issue nor pairing
     for k in range(4):
         r = S[d + D_SRC0 + k]
-        if r >= 0 and S[ready + r] > dep:
-            dep = S[ready + r]
-            dep_kind = S[kind + r]
+        if r >= 0 and S[ready + r] > near:
+            pk = S[kind + r]
+            t = S[ready + r] + S[xt + ((rk >> (4 * k)) & 15) * NCLS + pk]
+            if t > dep:
+                dep = t
+                dep_kind = pk
     single = (flags & F_SINGLE) != 0
     paired = False
     if cls == C_IT:
-        issue = S[PREV_ISSUE]
+        issue = S[L.PREV_ISSUE]
         paired = True
-    elif (not single and S[PREV_NOPAIR] == 0 and ifetch == 0 and dep <= S[PREV_ISSUE]
-          and _can_pair(S[PREV_CLS], cls)):
-        issue = S[PREV_ISSUE]
+    elif (not single and S[L.PREV_NOPAIR] == 0 and ifetch == 0 and dep <= S[L.PREV_ISSUE]
+          and S[L.DUAL] == 1 and _can_pair(S[L.PREV_CLS], cls)):
+        issue = S[L.PREV_ISSUE]
         paired = True
     else:
         issue = max(t0, dep)
     stall = 0 if paired else max(0, dep - t0)
     cost = S[d + D_COST]
     new_clock = max(clock, issue + cost)
-    mem = S[PEND_MEM]
+    mem = S[L.PEND_MEM]
     new_clock += mem
     lat = S[d + D_LAT] + (mem if (flags & 1) != 0 else 0)
     done = issue + lat
@@ -207,38 +337,70 @@ def _finalize(S, next_pc):
         if r >= 0:
             S[ready + r] = done
             S[kind + r] = cls
+            if r == FLAGS_REG:
+                S[L.FLAGS_T] = issue
     lo = S[d + D_MASKLO]
     hi = S[d + D_MASKHI]
     if lo != 0 or hi != 0:
         for b in range(32):
             if (lo >> b) & 1:
                 S[ready + b] = done
+                S[kind + b] = cls
             if (hi >> b) & 1:
                 S[ready + 32 + b] = done
-    # branches: the next PC tells the outcome; the BTAC and a static rule tell the prediction
+                S[kind + 32 + b] = cls
+        if (lo >> FLAGS_REG) & 1:
+            S[L.FLAGS_T] = issue
+    wb = S[d + D_WB]
+    if wb >= 0:  # the address write-back comes from the AGU: usable by the next instruction
+        S[ready + wb] = issue + 1
+        S[kind + wb] = C_ALUE
+    # branches: the next PC tells the outcome; the BTAC (dynamic) or the static rule tells the prediction
     branch_pen = 0
-    pc = S[PEND_PC]
+    pc = S[L.PEND_PC]
     nopair_next = single
     if flags & F_BRANCH:
         size = S[d + D_SIZE]
         taken = next_pc != pc + size
-        e = S[O_BTAC] + 2 * ((pc >> 1) % S[BTAC_N])
+        e = S[L.O_BTAC] + BTAC_FIELDS * ((pc >> 1) % S[L.BTAC_N])
         hit = S[e] == pc
+        miss = S[L.P_MISPRED]
+        if issue - S[L.FLAGS_T] >= S[L.EARLY_FLAGS]:
+            miss = S[L.P_MISPRED_EARLY]  # flags forwarded early: the branch resolves sooner
         if flags & F_UNCOND:
             if not hit:
-                branch_pen = S[P_DIRECT]
-        elif flags & F_INDIRECT:
-            if not (hit and S[e + 1] == next_pc):
-                branch_pen = S[P_MISPRED]
-        elif flags & F_COND:
-            predicted_taken = hit
-            if predicted_taken != taken:
-                branch_pen = S[P_MISPRED]
-        if taken:
+                branch_pen = S[L.P_DIRECT]
             S[e] = pc
             S[e + 1] = next_pc
-        elif hit and (flags & F_COND):
-            S[e] = -1
+            S[e + 2] = S[L.BTAC_MAX]
+        elif flags & F_INDIRECT:
+            if not (hit and S[e + 1] == next_pc):
+                branch_pen = miss
+            if taken:
+                S[e] = pc
+                S[e + 1] = next_pc
+                S[e + 2] = S[L.BTAC_MAX]
+        elif flags & F_COND:
+            half = (S[L.BTAC_MAX] + 1) // 2
+            if hit:  # dynamic: the entry's saturating counter
+                predicted_taken = S[e + 2] >= half
+            else:  # static fallback: backward branches taken, forward ones not
+                predicted_taken = 0 <= S[d + D_TARGET] < pc
+            if predicted_taken != taken:
+                branch_pen = miss
+            elif taken and not hit:
+                branch_pen = S[L.P_DIRECT]  # predicted by the static rule: target from decode, no BTAC
+            if hit:
+                if taken:
+                    S[e + 1] = next_pc
+                    if S[e + 2] < S[L.BTAC_MAX]:
+                        S[e + 2] += 1
+                elif S[e + 2] > 0:
+                    S[e + 2] -= 1
+            else:  # allocate with the outcome seen, saturated: one surprise does not flip it
+                S[e] = pc
+                S[e + 1] = next_pc
+                S[e + 2] = S[L.BTAC_MAX] if taken else 0
         if branch_pen > 0:
             nopair_next = True
         new_clock += branch_pen
@@ -247,74 +409,85 @@ def _finalize(S, next_pc):
         elif flags & F_RETURN and taken:
             _event(S, new_clock, 1, next_pc)
     cycles = new_clock - clock
-    S[CLOCK] = new_clock
-    S[PREV_ISSUE] = issue
-    S[PREV_NOPAIR] = 1 if (nopair_next or paired) else 0
-    S[PREV_CLS] = cls
-    st = S[O_STATS] + idx * NS
+    S[L.CLOCK] = new_clock
+    S[L.PREV_ISSUE] = issue
+    S[L.PREV_NOPAIR] = 1 if (nopair_next or paired) else 0
+    S[L.PREV_CLS] = cls
+    st = S[L.O_STATS] + idx * NS
     S[st + S_COUNT] += 1
     S[st + S_CYCLES] += cycles
     S[st + S_IFETCH] += ifetch
     S[st + S_DMEM] += mem
     S[st + S_BRANCH] += branch_pen
-    S[st + S_DCMISS] += S[PEND_DMISS]
-    S[st + S_DCACC] += S[PEND_DACC]
+    S[st + S_DCMISS] += S[L.PEND_DMISS]
+    S[st + S_DCACC] += S[L.PEND_DACC]
     if stall > 0:
-        if dep_kind == C_LOAD or dep_kind == C_LOADN or dep_kind == C_FPLOAD:
+        if dep_kind == C_LOAD or dep_kind == C_LOADN or dep_kind == C_FPLOAD or dep_kind == C_LDM \
+                or dep_kind == C_FPLDM:
             S[st + S_LOAD] += stall
-            S[ST_LOAD] += stall
+            S[L.ST_LOAD] += stall
         elif dep_kind == C_FPALU or dep_kind == C_FPMAC or dep_kind == C_FPDIV or dep_kind == C_DP \
                 or dep_kind == C_FPMOV:
             S[st + S_FP] += stall
-            S[ST_FP] += stall
+            S[L.ST_FP] += stall
         else:
             S[st + S_DEP] += stall
-            S[ST_DEP] += stall
-    S[ST_BRANCH] += branch_pen
-    S[ST_IFETCH] += ifetch
-    S[ST_DMEM] += mem
-    S[PEND_IDX] = -1
+            S[L.ST_DEP] += stall
+    S[L.ST_BRANCH] += branch_pen
+    S[L.ST_IFETCH] += ifetch
+    S[L.ST_DMEM] += mem
+    S[L.PEND_IDX] = -1
 
 
 @njit(cache=True)
 def _event(S, cycle, kind, pc):
-    n = S[EV_N]
-    if n < S[EV_CAP]:
-        o = S[O_EV] + 3 * n
+    n = S[L.EV_N]
+    if n < S[L.EV_CAP]:
+        o = S[L.O_EV] + 3 * n
         S[o] = cycle
         S[o + 1] = kind
         S[o + 2] = pc
-        S[EV_N] = n + 1
+        S[L.EV_N] = n + 1
 
 
 @njit(cache=True, inline="always")
 def _fetch(S, pc):
-    """I-side cost of fetching ``pc``: an I-cache lookup per new 32-byte line, or, with the cache
-    off or the region uncacheable, one bus access per fetch granule."""
-    if (pc >> 3) == S[LAST_WORD]:  # still inside the 64-bit word the prefetch unit already has
+    """I-side cost of fetching ``pc``: an I-cache lookup per new line, the ART on the F7's ITCM flash, or,
+    with the cache off or the region uncacheable, one bus access per fetch granule."""
+    if (pc >> S[L.FETCH_SHIFT]) == S[L.LAST_WORD]:  # still inside the word the prefetch unit already has
         return 0
-    S[LAST_WORD] = pc >> 3
+    S[L.LAST_WORD] = pc >> S[L.FETCH_SHIFT]
     r = _region(S, pc)
-    if r < 0 or S[r + R_TCM] == 1:
+    if r < 0 or S[r + R_KIND] == 0:
         return 0
-    line = pc >> 5
-    if S[IC_ON] == 1 and S[r + R_POLICY] != 0:
-        if line == S[LAST_FETCH]:
+    now = S[L.CLOCK]
+    if S[r + R_KIND] == 2:
+        line = pc >> S[L.ART_SHIFT]
+        if line == S[L.LAST_FETCH]:
             return 0
-        S[LAST_FETCH] = line
-        S[IC_ACC] += 1
-        if _cache_access(S, S[O_IC], S[IC_SETS], S[IC_WAYS], line, False, False) == 1:
-            return 0
-        S[IC_MISS] += 1
-        idx = S[PEND_IDX]
+        S[L.LAST_FETCH] = line
+        S[r + R_USED] += 1
+        return _art(S, r, line, now, True)
+    if S[L.IC_ON] == 1 and S[r + R_POLICY] != 0:
+        line = pc >> S[L.LINE_SHIFT]
+        if line == S[L.LAST_FETCH]:
+            return _streaming(S, 0, line, pc, now)
+        S[L.LAST_FETCH] = line
+        S[L.IC_ACC] += 1
+        if _cache_access(S, S[L.O_IC], S[L.IC_SETS], S[L.IC_WAYS], line, False, False) == 1:
+            return _streaming(S, 0, line, pc, now)
+        S[L.IC_MISS] += 1
+        S[r + R_USED] += 1
+        idx = S[L.PEND_IDX]
         if idx >= 0:
-            S[S[O_STATS] + idx * NS + S_ICMISS] += 1
-        return S[r + R_FILL]
-    granule = pc // S[r + R_GRANULE]
-    if granule == S[LAST_FETCH]:
+            S[S[L.O_STATS] + idx * NS + S_ICMISS] += 1
+        return _fill(S, 0, r, pc, line, now)
+    granule = pc >> S[r + R_GRAN]
+    if granule == S[L.LAST_FETCH]:
         return 0
-    S[LAST_FETCH] = granule
-    return S[r + R_READ]
+    S[L.LAST_FETCH] = granule
+    S[r + R_USED] += 1
+    return S[r + R_IREAD]
 
 
 @cfunc(types.void(types.voidptr, types.uint64, types.uint32, types.voidptr), cache=True)
@@ -323,15 +496,15 @@ def code_hook(uc, address, size, user):
     pc = np.int64(address)
     _finalize(S, pc)
     idx = _index(S, pc)
-    S[PEND_IDX] = idx
-    S[PEND_PC] = pc
-    S[PEND_MEM] = 0
-    S[PEND_DMISS] = 0
-    S[PEND_DACC] = 0
-    S[NINSTR] += 1
-    S[S[O_RING] + S[RING_POS] % RING] = pc
-    S[RING_POS] += 1
-    S[PEND_IFETCH] = _fetch(S, pc) if idx >= 0 else 0
+    S[L.PEND_IDX] = idx
+    S[L.PEND_PC] = pc
+    S[L.PEND_MEM] = 0
+    S[L.PEND_DMISS] = 0
+    S[L.PEND_DACC] = 0
+    S[L.NINSTR] += 1
+    S[S[L.O_RING] + S[L.RING_POS] % RING] = pc
+    S[L.RING_POS] += 1
+    S[L.PEND_IFETCH] = _fetch(S, pc) if idx >= 0 else 0
 
 
 @cfunc(types.void(types.voidptr, types.int32, types.uint64, types.int32, types.int64, types.voidptr), cache=True)
@@ -341,28 +514,46 @@ def mem_hook(uc, access, address, size, value, user):
     if addr >= 0xE0000000:
         return
     r = _region(S, addr)
-    if r < 0 or S[r + R_TCM] == 1:
+    if r < 0 or S[r + R_KIND] == 0:
         return
     write = access == 17  # UC_MEM_WRITE (UC_MEM_READ is 16)
+    now = S[L.CLOCK] + S[L.PEND_MEM]
     pen = 0
     policy = S[r + R_POLICY]
-    if S[DC_ON] == 1 and policy != 0:
-        S[DC_ACC] += 1
-        S[PEND_DACC] += 1
-        line = addr >> 5
+    if S[r + R_KIND] == 2 and not write:  # flash behind the ART (data reads share it) [UNCERTAIN]
+        S[r + R_USED] += 1
+        pen = _art(S, r, addr >> S[L.ART_SHIFT], now, False)
+    elif S[L.DC_ON] == 1 and policy != 0:
+        S[L.DC_ACC] += 1
+        S[L.PEND_DACC] += 1
+        line = addr >> S[L.LINE_SHIFT]
         if write and policy == 1:  # write-through: no allocation on a miss, the store goes to the bus
-            pen = _store_buffer(S, S[r + R_WRITE])
+            S[r + R_USED] += 1
+            pen = _store_buffer(S, now, S[r + R_WRITE])
         else:
-            hit = _cache_access(S, S[O_DC], S[DC_SETS], S[DC_WAYS], line, True, write)
-            if hit == 0:
-                S[DC_MISS] += 1
-                S[PEND_DMISS] += 1
-                pen = _store_buffer(S, S[r + R_FILL]) if write else S[r + R_FILL]
+            hit = _cache_access(S, S[L.O_DC], S[L.DC_SETS], S[L.DC_WAYS], line, True, write)
+            if hit == 1:
+                pen = _streaming(S, 1, line, addr, now)
+                if write and size < 4:  # a byte/half store is a read-modify-write in the store buffer
+                    pen += _store_buffer(S, now + pen, S[L.NARROW_ST])
+            else:
+                S[L.DC_MISS] += 1
+                S[L.PEND_DMISS] += 1
+                S[r + R_USED] += 1
+                crit = _fill(S, 1, r, addr, line, now)
+                if write:  # the store merges into the linefill buffer: it waits only for a store-buffer entry
+                    pen = _store_buffer(S, now, crit)
+                else:
+                    pen = crit
+                if hit == 2:
+                    pen += _writeback(S, now + pen)
     elif write:
-        pen = _store_buffer(S, S[r + R_WRITE])
+        S[r + R_USED] += 1
+        pen = _store_buffer(S, now, S[r + R_WRITE])
     else:
+        S[r + R_USED] += 1
         pen = S[r + R_READ]
-    S[PEND_MEM] += pen
+    S[L.PEND_MEM] += pen
 
 
 @cfunc(types.uint64(types.voidptr, types.uint64, types.uint32, types.voidptr), cache=True)
@@ -372,13 +563,13 @@ def ppb_read(uc, offset, size, user):
     S = carray(user, (VIEW,), np.int64)
     off = np.int64(offset)
     if off == 0x1004:
-        return np.uint64((S[CLOCK] - S[CYC_BASE]) & 0xFFFFFFFF)
+        return np.uint64((S[L.CLOCK] - S[L.CYC_BASE]) & 0xFFFFFFFF)
     if off < 0x80:
         return np.uint64(1)
-    if off == 0xED80:  # CCSIDR: NumSets-1 [27:13], Associativity-1 [12:3], LineSize = log2(words) - 2 = 1
-        return np.uint64(((S[DC_SETS] - 1) << 13) | ((S[DC_WAYS] - 1) << 3) | 1)
+    if off == 0xED80:  # CCSIDR: NumSets-1 [27:13], Associativity-1 [12:3], LineSize = log2(words) - 2
+        return np.uint64(((S[L.DC_SETS] - 1) << 13) | ((S[L.DC_WAYS] - 1) << 3) | max(S[L.LINE_SHIFT] - 4, 0))
     if off < PPB_WORDS * 4:
-        return np.uint64(S[S[O_PPB] + (off >> 2)] & 0xFFFFFFFF)
+        return np.uint64(S[S[L.O_PPB] + (off >> 2)] & 0xFFFFFFFF)
     return np.uint64(0)
 
 
@@ -388,35 +579,182 @@ def ppb_write(uc, offset, size, value, user):
     off = np.int64(offset)
     v = np.int64(value)
     if off < 0x80:  # ITM stimulus ports: a trace probe would see (cycle, port, value)
-        n = S[ITM_N]
-        if n < S[ITM_CAP]:
-            o = S[O_ITM] + ITM_FIELDS * n
-            S[o] = S[CLOCK]
+        n = S[L.ITM_N]
+        if n < S[L.ITM_CAP]:
+            o = S[L.O_ITM] + ITM_FIELDS * n
+            S[o] = S[L.CLOCK]
             S[o + 1] = off >> 2
             S[o + 2] = v
-            S[o + 3] = S[IC_MISS]  # running totals: misses per layer come from the differences
-            S[o + 4] = S[DC_MISS]
-            S[o + 5] = S[NINSTR]
-            S[ITM_N] = n + 1
+            S[o + 3] = S[L.IC_MISS]  # running totals: misses per layer come from the differences
+            S[o + 4] = S[L.DC_MISS]
+            S[o + 5] = S[L.NINSTR]
+            S[L.ITM_N] = n + 1
         return
     if off == 0x1004:
-        S[CYC_BASE] = S[CLOCK] - v
+        S[L.CYC_BASE] = S[L.CLOCK] - v
         return
     if off == 0xED14:  # SCB->CCR: IC bit 17, DC bit 16 switch the cache models
-        S[IC_ON] = (v >> 17) & 1 if S[IC_SETS] > 0 else 0
-        S[DC_ON] = (v >> 16) & 1 if S[DC_SETS] > 0 else 0
-        S[LAST_FETCH] = -1
-        S[LAST_WORD] = -1
+        S[L.IC_ON] = (v >> 17) & 1 if S[L.IC_SETS] > 0 else 0
+        S[L.DC_ON] = (v >> 16) & 1 if S[L.DC_SETS] > 0 else 0
+        S[L.LAST_FETCH] = -1
+        S[L.LAST_WORD] = -1
     elif off == 0xEF50:  # ICIALLU
-        o = S[O_IC]
-        for k in range(S[IC_SETS] * S[IC_WAYS]):
+        o = S[L.O_IC]
+        for k in range(S[L.IC_SETS] * S[L.IC_WAYS]):
             S[o + k] = -1
-        S[LAST_FETCH] = -1
-        S[LAST_WORD] = -1
-    elif off == 0xEF60:  # DCISW: set in bits [..:5], way in bits [31:30]
-        s = (v >> 5) % max(S[DC_SETS], 1)
+        S[L.LAST_FETCH] = -1
+        S[L.LAST_WORD] = -1
+    elif off == 0xEF60:  # DCISW: set in bits [..:line shift], way in bits [31:30]
+        s = (v >> S[L.LINE_SHIFT]) % max(S[L.DC_SETS], 1)
         w = (v >> 30) & 3
-        if S[DC_SETS] > 0 and w < S[DC_WAYS]:
-            S[S[O_DC] + s * S[DC_WAYS] + w] = -1
+        if S[L.DC_SETS] > 0 and w < S[L.DC_WAYS]:
+            S[S[L.O_DC] + s * S[L.DC_WAYS] + w] = -1
     if off < PPB_WORDS * 4:
-        S[S[O_PPB] + (off >> 2)] = v
+        S[S[L.O_PPB] + (off >> 2)] = v
+
+
+def forwarding_table(core) -> np.ndarray:
+    """Cycles added to a producer's latency, by how the consumer reads the operand (rows: R_* kinds)
+    and what produced it (columns: classes). All figures from the core record's [forward] section."""
+    f, lat = core.forward, core.latency
+    xt = np.zeros((NREAD, NCLS), np.int64)
+    word_loads = (C_LOAD, C_LDM)
+    for c in range(NCLS):
+        if c != C_ALUE:  # add/sub/mov results and address write-backs reach EX1 next cycle
+            xt[R_EARLY, c] = f.early_operand
+            xt[R_ADDR, c] = f.early_operand
+    for c in word_loads:
+        xt[R_ADDR, c] += f.word_load_to_address
+        xt[R_MULOP, c] += f.word_load_to_multiply
+    xt[R_ADDR, C_MUL] = f.mul_to_address - lat.mul
+    xt[R_ACC, :] = -f.accumulate_advance
+    xt[R_STORE, :] = -f.store_data_advance
+    xt[R_FPACC, C_FPMAC] = -f.fp_accumulate_from_mac
+    xt[R_FPACC, C_FPLOAD] = f.fp_accumulate_from_load
+    xt[R_FPACC, C_FPLDM] = f.fp_accumulate_from_load
+    return xt
+
+
+def region_record(r, target, core) -> list[int]:
+    """One region's fields (R_*), its latencies derived from the board's bus facts."""
+    div, line = target.clock_div, target.line
+    kind = 0 if r.zero_wait else (2 if r.accel is not None else 1)
+    policy = {"none": 0, "wt": 1, "wbwa": 2}[r.cacheable]
+    beat_bytes = r.bus_bits // 8
+    fetch = core.memory.fetch_bytes
+    word = max(r.device_bits() // 8, fetch)  # one uncached fetch brings a device word (at least 64 bits)
+    # an uncached fetch of `fetch` bytes: the access, plus the further beats a narrower bus needs
+    iread = r.read_cycles(div) + max(0, fetch // beat_bytes - 1) * r.beat_cycles(div) if kind else 0
+    return [r.base, r.end, kind, policy, r.read_cycles(div), r.read_cycles(div),
+            r.beat_cycles(div), beat_bytes.bit_length() - 1, r.write_cycles(div),
+            r.writeback_cycles(div, line) if line else 0, iread, word.bit_length() - 1, 0]
+
+
+def build_state(target, core, code, events_cap: int, itm_cap: int) -> np.ndarray:
+    """Allocate the state array S and fill its header and tables for one run."""
+    ic, dc = target.icache, target.dcache
+    ic_sets, ic_ways = (ic.sets, ic.ways) if ic else (0, 1)
+    dc_sets, dc_ways = (dc.sets, dc.ways) if dc else (0, 1)
+    regions = list(target.regions)
+    art = next((r.accel for r in regions if r.accel is not None), None)
+    btac = core.branch.btac_entries
+    sb = core.memory.store_buffer_entries
+    n = len(code.table)
+    tables = (("O_DEC", n * NF), ("O_STATS", n * NS), ("O_READY", 64), ("O_KIND", 64), ("O_XT", NREAD * NCLS),
+              ("O_IC", max(ic_sets * ic_ways, 1) * 3), ("O_DC", max(dc_sets * dc_ways, 1) * 3),
+              ("O_REG", len(regions) * RF), ("O_BTAC", BTAC_FIELDS * btac), ("O_EV", 3 * events_cap),
+              ("O_ITM", ITM_FIELDS * itm_cap), ("O_SB", sb), ("O_RING", RING), ("O_PPB", PPB_WORDS),
+              ("O_ART", (art.lines if art else 1) * 3))
+    S_names, offs, size = _offsets(tuple((name, sz) for name, sz in tables))
+    S = np.zeros(HEADER + size, np.int64)
+    off = {name: HEADER + o for name, o in zip(S_names, offs)}
+    for name, o in off.items():
+        S[getattr(L, name)] = o
+    S[L.LEN] = HEADER + size
+    S[L.PEND_IDX] = -1
+    S[L.LAST_FETCH] = -1
+    S[L.LAST_WORD] = -1
+    S[L.FLAGS_T] = -(1 << 40)
+    S[L.N_RANGES] = len(code.ranges)
+    if len(code.ranges) > MAX_RANGES:
+        raise ValueError(f"the firmware has more than {MAX_RANGES} separate code ranges")
+    for k, (lo, hi, first) in enumerate(code.ranges):
+        S[L.RANGES + 3 * k: L.RANGES + 3 * k + 3] = (lo, hi, first)
+    S[L.N_ENT] = n
+    S[off["O_DEC"]: off["O_DEC"] + n * NF] = code.table.ravel()
+    xt = forwarding_table(core)
+    S[off["O_XT"]: off["O_XT"] + NREAD * NCLS] = xt.ravel()
+    S[L.XT_MAX] = max(int(xt.max()), 0)
+    S[L.IC_SETS], S[L.IC_WAYS], S[L.DC_SETS], S[L.DC_WAYS] = ic_sets, ic_ways, dc_sets, dc_ways
+    S[off["O_IC"]: off["O_IC"] + max(ic_sets * ic_ways, 1)] = -1
+    S[off["O_DC"]: off["O_DC"] + max(dc_sets * dc_ways, 1)] = -1
+    S[L.LINE_SHIFT] = max(target.line.bit_length() - 1, 0)
+    S[L.FETCH_SHIFT] = core.memory.fetch_bytes.bit_length() - 1
+    S[L.N_REG], S[L.LAST_REG] = len(regions), off["O_REG"]
+    for k, r in enumerate(regions):
+        b = off["O_REG"] + k * RF
+        S[b: b + RF] = region_record(r, target, core)
+    S[L.BTAC_N] = btac
+    S[L.BTAC_MAX] = (1 << core.branch.btac_counter_bits) - 1
+    S[off["O_BTAC"]: off["O_BTAC"] + BTAC_FIELDS * btac: BTAC_FIELDS] = -1
+    S[L.EV_CAP], S[L.ITM_CAP], S[L.SB_N] = events_cap, itm_cap, sb
+    S[L.NARROW_ST] = core.memory.narrow_store_cycles
+    S[L.P_MISPRED], S[L.P_MISPRED_EARLY] = core.branch.mispredict, core.branch.mispredict_early_flags
+    S[L.EARLY_FLAGS], S[L.P_DIRECT] = core.branch.early_flags_cycles, core.branch.direct_miss
+    S[L.DUAL] = 1 if core.issue.width >= 2 else 0
+    S[L.FILL: L.FILL + 2 * FILL_FIELDS: FILL_FIELDS] = -1
+    if art is not None:
+        S[L.ART_N], S[L.ART_SHIFT] = art.lines, art.line.bit_length() - 1
+        S[L.ART_ON], S[L.ART_PF] = int(art.enabled), int(art.prefetch)
+        S[off["O_ART"]: off["O_ART"] + art.lines] = -1
+    S[L.PF_LINE] = -1
+    return S
+
+
+def regions_used(S: np.ndarray, target) -> dict[str, int]:
+    """Accesses that reached each timed region's bus (misses, uncached accesses, write-backs) in a run."""
+    o = int(S[L.O_REG])
+    return {r.name: int(S[o + k * RF + R_USED]) for k, r in enumerate(target.regions)
+            if int(S[o + k * RF + R_USED])}
+
+
+@cache
+def model_fingerprint() -> str:
+    """Identifies the timing rules and the core figures a run used (decode.py, timing.py, cortex_m7.toml)."""
+    from importlib import resources
+
+    h = hashlib.sha256()
+    here = Path(__file__).resolve().parent
+    for f in ("decode.py", "timing.py"):
+        h.update((here / f).read_bytes())
+    h.update(resources.files("tinyscope.targets").joinpath("cortex_m7.toml").read_bytes())
+    return h.hexdigest()[:12]
+
+
+# core figures a class of instruction relies on (only those the core file lists as estimated are reported)
+_CLASS_FIGURES = {C_DIV: ("latency.div", "issue.div_cycles")}
+_BRANCH_FIGURES = ("branch.direct_miss", "branch.btac_entries", "branch.btac_counter_bits")
+
+
+def provenance(S: np.ndarray, target, core, code) -> dict:
+    """The simulator's version and the estimated parameters this run touched: core figures of the
+    instruction classes it executed, and board figures of the regions whose bus it used."""
+    import tinyscope
+
+    n = len(code.table)
+    counts = S[int(S[L.O_STATS]): int(S[L.O_STATS]) + n * NS].reshape(n, NS)[:, S_COUNT]
+    ran = code.table[counts > 0]
+    used: set[str] = set()
+    for c in set(int(x) for x in ran[:, 0]):
+        used.update(_CLASS_FIGURES.get(c, ()))
+    if (ran[:, 3] & F_BRANCH).any():
+        used.update(_BRANCH_FIGURES)
+    estimated = sorted(f"core.{f}" for f in used if f in core.estimated)
+    regions = regions_used(S, target)
+    for r in target.regions:
+        if r.name in regions:
+            estimated += [f"board.{r.name}.{f}" for f in r.estimated]
+            if r.accel is not None and r.accel.estimate:
+                estimated.append(f"board.{r.name}.accel.lines")
+    return {"version": tinyscope.__version__, "timing_model": model_fingerprint(),
+            "board": target.path or target.name, "estimated": estimated, "bus_accesses": regions}

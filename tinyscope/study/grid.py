@@ -17,8 +17,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tinyscope.build.config import BuildConfig
+from tinyscope.build.firmware import check_config
 from tinyscope.build.options import parse_place
-from tinyscope.errors import InputError
+from tinyscope.errors import InputError, TinyscopeError
 
 CONFIG_1 = "weights=flash,activations=axisram,code=flash,stack=axisram"
 CONFIG_2 = "weights=flash,activations=dtcm,code=flash,stack=axisram"
@@ -78,10 +79,21 @@ def load_grid(path: Path, target: str = "stm32h743") -> list[Run]:
     known = {"name", "target", "place", "icache", "dcache", "libc", "opt"}
     for i, r in enumerate(runs):
         where = f"{path}: run {i + 1}"
+        if not isinstance(r, dict):
+            raise InputError(f"{where}: expected a [[run]] table")
         extra = set(r) - known
         if extra:
             raise InputError(f"{where}: unknown keys {', '.join(sorted(extra))} (known: {', '.join(sorted(known))})")
-        out.append(_run(str(r.get("name", f"run {i + 1}")), r.get("target", target), r.get("place", ""),
-                        _onoff(r.get("icache", "on"), "icache", where), _onoff(r.get("dcache", "on"), "dcache", where),
-                        r.get("libc", "nano"), r.get("opt", "-O3")))
+        for k in ("name", "target", "place", "libc", "opt"):
+            if k in r and not isinstance(r[k], str):
+                raise InputError(f"{where}: {k} must be a string, not {type(r[k]).__name__}")
+        try:
+            run = _run(r.get("name", f"run {i + 1}"), r.get("target", target), r.get("place", ""),
+                       _onoff(r.get("icache", "on"), "icache", where), _onoff(r.get("dcache", "on"), "dcache", where),
+                       r.get("libc", "nano"), r.get("opt", "-O3"))
+            check_config(run.config)  # the whole grid is checked before anything is built
+        except TinyscopeError as exc:
+            msg = str(exc)
+            raise InputError(msg if msg.startswith(str(path)) else f"{where}: {msg}") from None
+        out.append(run)
     return out

@@ -4,15 +4,25 @@ folder skips the runs already finished (resumable)."""
 
 from __future__ import annotations
 
+import ctypes
+import fcntl
 import json
+import os
+import signal
+import threading
+import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from contextlib import contextmanager
 from dataclasses import asdict
 from pathlib import Path
 
-from tinyscope.errors import TinyscopeError
+from tinyscope.errors import InputError, TinyscopeError
 from tinyscope.study.grid import Run
+
+PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+SCHEDULER_TIMEOUT_S = 8
 
 
 def run_one(model: str, run: Run, out: str) -> dict:
@@ -39,17 +49,83 @@ def _key(run: Run) -> str:
     return json.dumps([run.name, asdict(run.config)], sort_keys=True)
 
 
+def _die_with_parent() -> None:
+    """Worker initializer: a worker must not outlive the study (a SIGKILLed parent runs no clean-up)."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)  # Linux: the kernel kills us when the parent dies
+    except (OSError, AttributeError):
+        pass
+    parent = os.getppid()
+
+    def watch() -> None:  # elsewhere (and as a second guard): poll for re-parenting
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os._exit(1)
+
+    threading.Thread(target=watch, daemon=True).start()
+    if os.getppid() != parent:
+        os._exit(1)
+
+
+def read_log(log: Path) -> list[dict]:
+    """The finished runs in ``results.jsonl``; a torn line (a study killed while writing) is skipped."""
+    out = []
+    try:
+        text = log.read_text(encoding="utf-8", errors="replace")
+    except FileNotFoundError:
+        return out
+    for line in text.splitlines():
+        try:
+            r = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(r, dict) and isinstance(r.get("key"), str):
+            out.append(r)
+    return out
+
+
+@contextmanager
+def study_lock(out: Path) -> Iterator[None]:
+    """One study per folder at a time (two would interleave results and overwrite runs)."""
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        f = (out / ".lock").open("w")
+    except OSError as exc:
+        raise InputError(f"-o {out}: cannot write there ({exc.strerror or exc})") from exc
+    with f:
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            raise InputError(f"-o {out}: another study is running in this folder") from None
+        yield
+
+
+def _connect(scheduler: str):
+    from dask.distributed import Client
+
+    try:
+        return Client(scheduler, timeout=SCHEDULER_TIMEOUT_S)
+    except (OSError, TimeoutError, ValueError, TypeError) as exc:
+        raise InputError(f"--scheduler {scheduler}: cannot connect within {SCHEDULER_TIMEOUT_S} s "
+                         f"({type(exc).__name__}: {str(exc).splitlines()[0][:120] if str(exc) else 'no answer'})"
+                         ) from None
+
+
 def run_grid(model: str, runs: list[Run], out: Path, workers: int = 2, scheduler: str | None = None,
              on_result: Callable[[dict], None] | None = None) -> list[dict]:
     """Results in grid order; ``results.jsonl`` in ``out`` grows as runs finish."""
-    out.mkdir(parents=True, exist_ok=True)
+    with study_lock(out):
+        return _run_grid(model, runs, out, workers, scheduler, on_result)
+
+
+def _run_grid(model: str, runs: list[Run], out: Path, workers: int, scheduler: str | None,
+              on_result: Callable[[dict], None] | None) -> list[dict]:
     log = out / "results.jsonl"
-    done: dict[str, dict] = {}
-    if log.exists():
-        for line in log.read_text().splitlines():
-            r = json.loads(line)
-            if r.get("ok"):
-                done[r["key"]] = r
+    done = {r["key"]: r for r in read_log(log) if r.get("ok")}
+    if log.exists() and not log.read_bytes().endswith(b"\n") and log.stat().st_size:
+        with log.open("a") as f:
+            f.write("\n")  # end a torn last line so the next record starts on its own
     todo = [(i, r) for i, r in enumerate(runs) if _key(r) not in done]
     results: dict[int, dict] = {i: done[_key(r)] for i, r in enumerate(runs) if _key(r) in done}
     for r in results.values():
@@ -64,15 +140,14 @@ def run_grid(model: str, runs: list[Run], out: Path, workers: int = 2, scheduler
             on_result(res)
 
     if scheduler:
-        from dask.distributed import Client
         from dask.distributed import as_completed as dask_completed
 
-        with Client(scheduler) as client:
+        with _connect(scheduler) as client:
             futures = {client.submit(run_one, model, r, str(out / f"run{i + 1}"), pure=False): i for i, r in todo}
             for fut in dask_completed(futures):
                 record(futures[fut], fut.result())
     elif todo:
-        with ProcessPoolExecutor(max_workers=max(1, workers)) as pool:
+        with ProcessPoolExecutor(max_workers=max(1, workers), initializer=_die_with_parent) as pool:
             futures = {pool.submit(run_one, model, r, str(out / f"run{i + 1}")): i for i, r in todo}
             for fut in as_completed(futures):
                 record(futures[fut], fut.result())

@@ -1,73 +1,181 @@
-"""Read a board's TOML file into a ``Target``, checking that every figure carries a source."""
+"""Read a board's TOML file into a ``Target``, checking the schema and that every figure carries a source.
+
+``load_target(name)`` reads ``<name>.toml`` shipped in this package, or the file at ``name`` when it is a
+path (``--target path/to/board.toml``); ``TARGETS`` lists the built-in names. The schema is documented in
+docs/board-files.md; a bad file gives one InputError line naming the file and the key.
+"""
 
 from __future__ import annotations
 
 import tomllib
 from functools import cache
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 from tinyscope.errors import InputError
-from tinyscope.targets.memory_map import CacheGeometry, MemoryMap, Region, Target, default_policy
+from tinyscope.targets.memory_map import (
+    TIMING_FIELDS,
+    Accelerator,
+    CacheGeometry,
+    MemoryMap,
+    Region,
+    Target,
+    default_policy,
+)
 
 TARGETS: tuple[str, ...] = ("stm32h743", "stm32f746", "mps2-an500")
 DEFAULT_TARGET = "stm32h743"
-_TIMING = ("read_wait_cycles", "line_fill_cycles", "write_wait_cycles")
+
+_TOP = {"name", "cpu_hz", "bus_hz", "fpu", "source", "notes", "default_place", "icache", "dcache", "region"}
+_CACHE = {"size", "ways", "line", "source", "estimate"}
+_ACCEL = {"lines", "line", "enabled", "prefetch", "source", "estimate"}
+_REGION = {"name", "aliases", "base", "size", "kind", "bus", "cacheable", "source", "timing_source", "estimate",
+           "estimated", "mirror_of", "accel", *TIMING_FIELDS}
+_PLACES = {"weights", "code", "activations", "stack"}
+_FPUS = {"fpv5-d16", "fpv5-sp-d16", "none"}
+
+
+def is_board_file(name: str) -> bool:
+    """A --target value naming a file rather than a built-in board."""
+    return name.endswith(".toml") or "/" in name or "\\" in name
+
+
+def load_target(name: str) -> Target:
+    """The built-in target called ``name``, or the board file at path ``name`` (read each time: the user
+    may be editing it); InputError otherwise."""
+    if is_board_file(name):
+        path = Path(name)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise InputError(f"board file {name}: cannot read it ({exc.strerror or exc})") from None
+        try:
+            data = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            raise InputError(f"board file {name}: not valid TOML ({exc})") from None
+        t = parse_target(data, path.stem, where=f"board file {name}")
+        return Target(**{**t.__dict__, "path": str(path.resolve())})
+    return _builtin(name)
 
 
 @cache
-def load_target(name: str) -> Target:
-    """The target called ``name`` (one of TARGETS); InputError for an unknown name."""
+def _builtin(name: str) -> Target:
     if name not in TARGETS:
-        raise InputError(f"unknown target {name!r} (known: {', '.join(TARGETS)})")
+        raise InputError(f"unknown target {name!r} (known: {', '.join(TARGETS)}, or a path to a board .toml file)")
     text = resources.files(__package__).joinpath(f"{name}.toml").read_text(encoding="utf-8")
     return parse_target(tomllib.loads(text), name)
+
+
+def _keys(d: dict[str, Any], allowed: set[str], where: str) -> None:
+    unknown = set(d) - allowed
+    if unknown:
+        raise InputError(f"{where}: unknown key(s) {', '.join(sorted(unknown))} "
+                         f"(allowed: {', '.join(sorted(allowed))})")
+
+
+def _int(d: dict[str, Any], key: str, where: str, default: int | None = None, low: int = 0) -> int:
+    v = d.get(key, default)
+    if v is None:
+        raise InputError(f"{where}: missing {key}")
+    if not isinstance(v, int) or isinstance(v, bool) or v < low:
+        raise InputError(f"{where}: {key} must be an integer >= {low}, not {v!r}")
+    return v
 
 
 def _cache(d: dict[str, Any] | None, where: str) -> CacheGeometry | None:
     if not d:
         return None
+    _keys(d, _CACHE, where)
     if not d.get("source") and not d.get("estimate"):
         raise InputError(f"{where}: cache geometry needs a source or estimate = true")
-    return CacheGeometry(int(d["size"]), int(d["ways"]), int(d.get("line", 32)), str(d.get("source", "estimate")))
+    size, ways, line = _int(d, "size", where, low=1), _int(d, "ways", where, low=1), _int(d, "line", where, low=4)
+    if line & (line - 1) or size % (ways * line) or (size // (ways * line)) & (size // (ways * line) - 1):
+        raise InputError(f"{where}: size / (ways x line) must give a power-of-two number of sets, "
+                         "and line a power of two")
+    return CacheGeometry(size, ways, line, str(d.get("source", "estimate")))
 
 
-def _region(d: dict[str, Any], target: str) -> Region:
-    where = f"target {target}, region {d.get('name')!r}"
+def _accel(d: dict[str, Any] | None, where: str) -> Accelerator | None:
+    if not d:
+        return None
+    where = f"{where}, accel"
+    _keys(d, _ACCEL, where)
+    if not d.get("source") and not d.get("estimate"):
+        raise InputError(f"{where}: needs a source or estimate = true")
+    line = _int(d, "line", where, low=4)
+    if line & (line - 1):
+        raise InputError(f"{where}: line must be a power of two")
+    return Accelerator(_int(d, "lines", where, low=1), line, bool(d.get("enabled", True)),
+                       bool(d.get("prefetch", True)), str(d.get("source", "estimate")), bool(d.get("estimate", False)))
+
+
+def _region(d: dict[str, Any], where: str) -> Region:
+    where = f"{where}, region {d.get('name')!r}"
+    _keys(d, _REGION, where)
     try:
-        name, base, size, kind, bus = d["name"], int(d["base"]), int(d["size"]), d["kind"], d["bus"]
+        name, kind, bus = d["name"], d["kind"], d["bus"]
     except KeyError as exc:
         raise InputError(f"{where}: missing {exc.args[0]}") from None
+    base, size = _int(d, "base", where), _int(d, "size", where, low=1)
     if kind not in ("flash", "ram") or bus not in ("itcm", "dtcm", "axi", "ahb"):
         raise InputError(f"{where}: kind must be flash|ram and bus itcm|dtcm|axi|ahb")
     if not d.get("source"):
         raise InputError(f"{where}: base and size need a source")
-    if any(k in d for k in _TIMING) and not (d.get("timing_source") or d.get("estimate")):
+    timing = {k: _int(d, k, where, 0) for k in TIMING_FIELDS if k in d}
+    estimated = d.get("estimated", list(TIMING_FIELDS) if d.get("estimate") else [])
+    if not isinstance(estimated, list) or set(estimated) - set(TIMING_FIELDS):
+        raise InputError(f"{where}: estimated must list some of {', '.join(TIMING_FIELDS)}")
+    if timing and not (d.get("timing_source") or estimated):
         raise InputError(f"{where}: latencies need timing_source or estimate = true")
+    if timing.get("bus_bits", 64) not in (32, 64):
+        raise InputError(f"{where}: bus_bits must be 32 or 64")
+    if timing.get("word_bits", 0) and timing["word_bits"] % 32:
+        raise InputError(f"{where}: word_bits must be a multiple of 32")
     policy = d.get("cacheable", default_policy(base, bus))
     if policy not in ("wt", "wbwa", "none"):
         raise InputError(f"{where}: cacheable must be wt|wbwa|none")
-    return Region(name=name.lower(), base=base, size=size, kind=kind, bus=bus,
-                  **{k: int(d.get(k, 0)) for k in _TIMING}, cacheable=policy,
+    return Region(name=name.lower(), base=base, size=size, kind=kind, bus=bus, **timing, cacheable=policy,
                   aliases=tuple(a.lower() for a in d.get("aliases", ())), source=d["source"],
-                  timing_source=d.get("timing_source", ""), estimate=bool(d.get("estimate", False)),
-                  accel=_cache(d.get("accel"), where), mirror_of=d.get("mirror_of", ""))
+                  timing_source=d.get("timing_source", ""),
+                  estimated=tuple(k for k in TIMING_FIELDS if k in estimated and k in timing),
+                  accel=_accel(d.get("accel"), where), mirror_of=d.get("mirror_of", ""))
 
 
-def parse_target(data: dict[str, Any], name: str = "") -> Target:
+def parse_target(data: dict[str, Any], name: str = "", where: str = "") -> Target:
     """Build a Target from parsed TOML (exposed so tests and users can describe their own boards)."""
     name = data.get("name", name)
+    where = where or f"target {name}"
+    _keys(data, _TOP, where)
+    cpu_hz = _int(data, "cpu_hz", where, low=1)
+    bus_hz = _int(data, "bus_hz", where, cpu_hz, low=1)
+    if cpu_hz % bus_hz:
+        raise InputError(f"{where}: cpu_hz must be a whole multiple of bus_hz")
+    if not isinstance(data.get("region"), list) or not data["region"]:
+        raise InputError(f"{where}: needs at least one [[region]]")
     try:
-        regions = MemoryMap(tuple(_region(r, name) for r in data["region"]))
-    except (KeyError, ValueError) as exc:
-        raise InputError(f"target {name}: bad memory map: {exc}") from None
+        regions = MemoryMap(tuple(_region(r, where) for r in data["region"]))
+    except ValueError as exc:
+        raise InputError(f"{where}: bad memory map: {exc}") from None
+    for r in regions:
+        if r.mirror_of:
+            try:
+                regions.by_name(r.mirror_of)
+            except KeyError:
+                raise InputError(f"{where}: region {r.name} mirror_of={r.mirror_of} names no region") from None
     place = dict(data.get("default_place", {}))
     for what, reg in place.items():
+        if what not in _PLACES:
+            raise InputError(f"{where}: default_place {what} is not one of {', '.join(sorted(_PLACES))}")
         try:
             regions.by_name(reg)
         except KeyError:
-            raise InputError(f"target {name}: default_place {what}={reg} names no region") from None
-    return Target(name=name, cpu_hz=int(data["cpu_hz"]), bus_hz=int(data.get("bus_hz", data["cpu_hz"])),
-                  regions=regions, icache=_cache(data.get("icache"), f"target {name} icache"),
-                  dcache=_cache(data.get("dcache"), f"target {name} dcache"), notes=data.get("notes", ""),
-                  default_place=place, fpu=data.get("fpu", "fpv5-d16"), source=data.get("source", ""))
+            raise InputError(f"{where}: default_place {what}={reg} names no region") from None
+    fpu = data.get("fpu", "fpv5-d16")
+    if fpu not in _FPUS:
+        raise InputError(f"{where}: fpu must be one of {', '.join(sorted(_FPUS))}")
+    icache, dcache = _cache(data.get("icache"), f"{where}, icache"), _cache(data.get("dcache"), f"{where}, dcache")
+    if icache and dcache and icache.line != dcache.line:
+        raise InputError(f"{where}: the I-cache and D-cache lines must have the same length")
+    return Target(name=name, cpu_hz=cpu_hz, bus_hz=bus_hz, regions=regions, icache=icache, dcache=dcache,
+                  notes=data.get("notes", ""), default_place=place, fpu=fpu, source=data.get("source", ""))

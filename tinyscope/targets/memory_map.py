@@ -49,14 +49,35 @@ class CacheGeometry:
 
 
 @dataclass(frozen=True)
-class Region:
-    """One memory region as the core sees it.
+class Accelerator:
+    """A vendor read accelerator in front of flash (the STM32F7's ART on the ITCM path): ``lines`` lines of
+    ``line`` bytes, switched on or off, with or without sequential prefetch of the next line."""
 
-    ``read_wait_cycles``: extra CPU cycles per uncached read beyond a 0-wait access;
-    ``line_fill_cycles``: CPU cycles to fill one cache line from this region (critical word first);
-    ``write_wait_cycles``: extra CPU cycles per uncached write once the store buffer is full.
+    lines: int
+    line: int
+    enabled: bool = True
+    prefetch: bool = True
+    source: str = ""
+    estimate: bool = False  # the size is not documented
+
+
+# The timing fields a region can carry; a board marks the ones without a hard source as estimates.
+TIMING_FIELDS = ("bus_bits", "access_cycles", "wait_states", "word_bits")
+
+
+@dataclass(frozen=True)
+class Region:
+    """One memory region as the core sees it, with the bus facts its latencies are derived from.
+
+    ``bus_bits``: width of the path from the core (64-bit AXI, 32-bit AHB behind a bridge);
+    ``access_cycles``: bus-clock cycles from the request to the first data through the interconnect and
+    bridges (0 for a device right at the core's clock);
+    ``wait_states``: the device's wait states per access (flash: FLASH_ACR.LATENCY);
+    ``word_bits``: bits one device access returns (a 256-bit flash word fills a 32-byte line at once).
+    Every derived latency is in CPU cycles, given ``clock_div`` = CPU clock / bus clock.
     ``mirror_of`` names the region whose bytes this one shows at another address.
     ``accel`` describes a vendor read accelerator in front of the region (the F7's ART), if any.
+    ``estimated`` lists the timing fields that are estimates rather than documented facts.
     """
 
     name: str
@@ -64,15 +85,16 @@ class Region:
     size: int
     kind: Kind
     bus: Bus
-    read_wait_cycles: int = 0
-    line_fill_cycles: int = 0
-    write_wait_cycles: int = 0
+    bus_bits: int = 64
+    access_cycles: int = 0
+    wait_states: int = 0
+    word_bits: int = 0  # 0: the bus width
     cacheable: CachePolicy = "none"
     aliases: tuple[str, ...] = ()
     source: str = ""
     timing_source: str = ""
-    estimate: bool = False
-    accel: CacheGeometry | None = None
+    estimated: tuple[str, ...] = ()
+    accel: Accelerator | None = None
     mirror_of: str = ""  # another view of the same bytes (F7 flash through ITCM): same offsets, same capacity
 
     @property
@@ -82,6 +104,57 @@ class Region:
 
     def contains(self, addr: int) -> bool:
         return self.base <= addr < self.end
+
+    @property
+    def zero_wait(self) -> bool:
+        """A TCM with no accelerator in front: the core reaches it without stalls."""
+        return self.bus in ("itcm", "dtcm") and self.accel is None
+
+    @property
+    def estimate(self) -> bool:
+        return bool(self.estimated)
+
+    # ---- latencies derived from the bus facts (CPU cycles) ----
+    def device_bits(self) -> int:
+        return self.word_bits or self.bus_bits
+
+    def read_cycles(self, clock_div: int) -> int:
+        """Stall of one uncached read beyond a zero-wait load: request through the interconnect, then the
+        device access (wait states + 1), in bus cycles, scaled to CPU cycles."""
+        if self.zero_wait:
+            return 0
+        return max(0, clock_div * (self.access_cycles + self.wait_states + 1) - 1)
+
+    def beats(self, line: int) -> int:
+        """Bus beats in one cache line."""
+        return max(1, line * 8 // self.bus_bits)
+
+    def beat_cycles(self, clock_div: int) -> int:
+        """CPU cycles between beats of a burst: one bus cycle when the device word covers several beats
+        (a 256-bit flash word streams out), a whole device access when each beat needs its own."""
+        if self.zero_wait:
+            return 0
+        per = 1 if self.device_bits() > self.bus_bits else self.wait_states + 1
+        return clock_div * per
+
+    def fill_cycles(self, clock_div: int, line: int) -> int:
+        """Stall until the last beat of a line fill arrives; the critical word comes first, after
+        read_cycles (Arm TRM §5.9: critical word first, streaming)."""
+        if self.zero_wait:
+            return 0
+        return self.read_cycles(clock_div) + (self.beats(line) - 1) * self.beat_cycles(clock_div)
+
+    def write_cycles(self, clock_div: int) -> int:
+        """CPU cycles a posted write occupies the path (store-buffer drain time per entry)."""
+        if self.zero_wait:
+            return 0
+        return clock_div * (self.access_cycles + 1)
+
+    def writeback_cycles(self, clock_div: int, line: int) -> int:
+        """CPU cycles a dirty line's write-back burst occupies the path."""
+        if self.zero_wait:
+            return 0
+        return clock_div * (self.access_cycles + self.beats(line))
 
 
 @dataclass(frozen=True)
@@ -138,6 +211,18 @@ class Target:
     default_place: dict[str, str] = field(default_factory=dict)
     fpu: str = "fpv5-d16"
     source: str = ""
+    path: str = ""  # the board file, for a board the user described
 
     def region(self, name: str) -> Region:
         return self.regions.by_name(name)
+
+    @property
+    def clock_div(self) -> int:
+        """CPU cycles per cycle of the AXI/AHB clock (H743 at 480/240 MHz: 2)."""
+        return max(1, round(self.cpu_hz / self.bus_hz))
+
+    @property
+    def line(self) -> int:
+        """The L1 line length in bytes (from the D-cache, else the I-cache); 0 without caches."""
+        c = self.dcache or self.icache
+        return c.line if c else 0

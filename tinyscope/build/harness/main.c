@@ -9,7 +9,8 @@
  *   TS:STACK <bytes>                   deepest stack use seen (the stack is painted before the run)
  *   TS:OUT <dtype> <count> <bytes>     then TS:HEX lines of up to 64 bytes (little-endian, as in memory)
  *   TS:END
- * ITM: at each layer start/end, the 32-bit word (layer << 1) | end goes to stimulus port 1.
+ * ITM: at each layer start/end, TS_ITM_LAYER_WORD(layer, end) goes to stimulus port TS_ITM_LAYER_PORT
+ * (both from tinyscope/targets/armv7m.py).
  */
 #include "network.h"
 #include "ts_harness.h"
@@ -40,7 +41,7 @@ static void ts_layer_hook(int layer, int end)
 {
     uint32_t now = TS_DWT_CYCCNT;
     if (TS_ITM_TCR & 1u)
-        TS_ITM_STIM1 = ((uint32_t)layer << 1) | (uint32_t)(end != 0);
+        TS_ITM_STIM(TS_ITM_LAYER_PORT) = TS_ITM_LAYER_WORD(layer, end);
     if (layer >= 0 && layer < network_LAYER_COUNT)
         ts_layer_cycles[2 * layer + (end != 0)] = now - ts_t0;
 }
@@ -84,12 +85,12 @@ static void emit(char *end)
 static void trace_on(void)
 {
     TS_DEMCR |= 1u << 24;   /* TRCENA: DWT and ITM */
-    TS_DWT_LAR = 0xC5ACCE55u;
+    TS_DWT_LAR = TS_CORESIGHT_UNLOCK;
     TS_DWT_CYCCNT = 0;
     TS_DWT_CTRL |= 1u;
-    TS_ITM_LAR = 0xC5ACCE55u;
+    TS_ITM_LAR = TS_CORESIGHT_UNLOCK;
     TS_ITM_TCR |= 1u;
-    TS_ITM_TER |= 1u << 1;
+    TS_ITM_TER |= 1u << TS_ITM_LAYER_PORT;
 }
 
 #define TS_PAINT 0xA5A5A5A5u
