@@ -1,8 +1,20 @@
 """Run a bare-metal Cortex-M7 ELF in unicorn with the native timing model attached.
 
-Python runs only for rare events: semihosting calls (BKPT 0xAB), exceptions and the HardFault
-handler. Exceptions raised in those callbacks are kept, the emulator is stopped, and they are
-raised again after ``emu_start`` returns, so nothing is lost (Qiling's pattern).
+Python runs only for rare events: semihosting calls (BKPT 0xAB), exceptions, faults, SEV (when the
+program also has WFE) and the moments unicorn stops on its own (after WFI, WFE and YIELD, and when a
+program first sets a CCR trap bit, so that the hooks checking it are added only then). Exceptions
+raised in those callbacks are kept, the emulator is stopped, and they are raised again after
+``emu_start`` returns, so nothing is lost (Qiling's pattern).
+
+The CPU is unicorn's Cortex-M7 model (Armv7E-M, FPv5 with double precision, MVFR0 0x10110221). It has
+to be asked for without UC_MODE_MCLASS: unicorn 2.1.4 replaces any model by a Cortex-M33
+(single-precision FPU) when that mode flag is set (qemu/target/arm/cpu.c, cpu_arm_init); M-profile
+behaviour comes from the model's ARM_FEATURE_M, not from the flag.
+
+What the simulator does not model is a fault, never a silent success: exceptions are not taken (an
+SVC, an exception return, WFI or WFE with nothing to wake the core), flash is read-only to plain
+stores (a BusFault), CCR.DIV_0_TRP and CCR.UNALIGN_TRP raise their UsageFaults, semihosting serves
+only the console and exit, and console output is capped.
 """
 
 from __future__ import annotations
@@ -18,29 +30,59 @@ from unicorn import (
     UC_ERR_INSN_INVALID,
     UC_HOOK_CODE,
     UC_HOOK_INTR,
+    UC_HOOK_MEM_FETCH_UNMAPPED,
     UC_HOOK_MEM_READ,
-    UC_HOOK_MEM_UNMAPPED,
+    UC_HOOK_MEM_READ_UNMAPPED,
     UC_HOOK_MEM_WRITE,
-    UC_MODE_MCLASS,
+    UC_HOOK_MEM_WRITE_PROT,
+    UC_HOOK_MEM_WRITE_UNMAPPED,
     UC_MODE_THUMB,
+    UC_PROT_EXEC,
+    UC_PROT_READ,
+    UC_PROT_WRITE,
     Uc,
     UcError,
 )
-from unicorn.arm_const import UC_ARM_REG_PC, UC_ARM_REG_R0, UC_ARM_REG_R1, UC_ARM_REG_SP, UC_CPU_ARM_CORTEX_M7
+from unicorn.arm_const import (
+    UC_ARM_REG_LR,
+    UC_ARM_REG_PC,
+    UC_ARM_REG_R0,
+    UC_ARM_REG_R1,
+    UC_ARM_REG_SP,
+    UC_ARM_REG_XPSR,
+    UC_CPU_ARM_CORTEX_M7,
+)
 from unicorn.unicorn_py3.unicorn import uclib
 
 from tinyscope.errors import SimError
+from tinyscope.sim import native as N
 from tinyscope.sim import timing as T
-from tinyscope.sim.decode import NF, CodeTables, decode_elf
+from tinyscope.sim.decode import D_FLAGS, D_SIZE, NF, CodeTables, decode_elf
 from tinyscope.sim.elf import Image, read_image
 from tinyscope.sim.result import EVENT_DTYPE, ITM_DTYPE, SimResult
 from tinyscope.targets import Target, load_target
 from tinyscope.targets.core import load_core
 
 PPB_BASE, PPB_SIZE = 0xE000_0000, 0x10_0000
+SYST_CSR, NVIC_ISER = 0xE010, 0xE100  # PPB offsets: SysTick control, NVIC set-enable registers
 EXIT_OK = 0x20026  # ADP_Stopped_ApplicationExit
+OUTPUT_CAP = 16 << 20  # console characters a run may write
+TT_HANDLES = (3, 1, 2)  # SYS_OPEN(":tt") by mode / 4: read, write (stdout), append (stderr); all the console
 EXCEPTIONS = {1: "undefined instruction", 2: "SVC", 3: "prefetch abort (instruction fetch fault)",
-              4: "data abort (bus fault)", 5: "IRQ", 6: "FIQ", 7: "breakpoint"}
+              4: "data abort (bus fault)", 5: "IRQ", 6: "FIQ", 7: "breakpoint", 8: "exception return",
+              17: "UsageFault (NOCP: coprocessor access)", 18: "UsageFault (INVSTATE: branch to Arm state)",
+              19: "UsageFault (STKOF: stack limit)", 22: "UsageFault (UNALIGNED)"}
+SEMIHOSTING = {0x01: "SYS_OPEN", 0x02: "SYS_CLOSE", 0x03: "SYS_WRITEC", 0x04: "SYS_WRITE0", 0x05: "SYS_WRITE",
+               0x06: "SYS_READ", 0x07: "SYS_READC", 0x08: "SYS_ISERROR", 0x09: "SYS_ISTTY", 0x0A: "SYS_SEEK",
+               0x0C: "SYS_FLEN", 0x0D: "SYS_TMPNAM", 0x0E: "SYS_REMOVE", 0x0F: "SYS_RENAME", 0x10: "SYS_CLOCK",
+               0x11: "SYS_TIME", 0x12: "SYS_SYSTEM", 0x13: "SYS_ERRNO", 0x15: "SYS_GET_CMDLINE",
+               0x16: "SYS_HEAPINFO", 0x18: "SYS_EXIT", 0x20: "SYS_EXIT_EXTENDED", 0x30: "SYS_ELAPSED",
+               0x31: "SYS_TICKFREQ"}
+_CORE_REGS = [UC_ARM_REG_R0 + k for k in range(13)] + [UC_ARM_REG_SP, UC_ARM_REG_LR, UC_ARM_REG_PC]
+
+
+class _Stop(Exception):
+    """A fault found in a Python callback: its one-line description."""
 
 
 @dataclass
@@ -48,9 +90,23 @@ class _Run:
     """What the Python callbacks learn during a run."""
 
     stdout: list[str]
+    output_cap: int = OUTPUT_CAP
+    written: int = 0
     exit_code: int | None = None
     fault: str | None = None
     error: BaseException | None = None
+    event: bool = False  # the WFE event register (set by SEV)
+
+    def room(self, n: int) -> None:
+        """Stop the run if ``n`` more characters would pass the output cap."""
+        if self.written + n > self.output_cap:
+            raise _Stop(f"console output passed the cap of {self.output_cap:,} characters "
+                        f"(the program asked to write {n:,} more); stopped")
+
+    def write(self, text: str) -> None:
+        self.room(len(text))
+        self.written += len(text)
+        self.stdout.append(text)
 
 
 def _add_native_hook(uc: Uc, kind: int, fn, user: int, begin: int = 1, end: int = 0) -> None:
@@ -62,6 +118,7 @@ def _add_native_hook(uc: Uc, kind: int, fn, user: int, begin: int = 1, end: int 
 
 
 def _map(uc: Uc, target: Target, image: Image) -> list:
+    """Map every region (flash read-only to the CPU, as on silicon) and load the image."""
     keep = []
     buffers: dict[str, ctypes.Array] = {}
     for r in target.regions:
@@ -70,8 +127,11 @@ def _map(uc: Uc, target: Target, image: Image) -> list:
         if src not in buffers:
             buffers[src] = (ctypes.c_ubyte * size)()
         buf = buffers[src]
-        uclib.uc_mem_map_ptr(uc._uch, ctypes.c_uint64(r.base), ctypes.c_size_t(min(size, len(buf))),
-                             ctypes.c_uint32(7), ctypes.cast(buf, ctypes.c_void_p))
+        perms = UC_PROT_READ | UC_PROT_EXEC | (0 if r.kind == "flash" else UC_PROT_WRITE)
+        err = uclib.uc_mem_map_ptr(uc._uch, ctypes.c_uint64(r.base), ctypes.c_size_t(min(size, len(buf))),
+                                   ctypes.c_uint32(perms), ctypes.cast(buf, ctypes.c_void_p))
+        if err:
+            raise SimError(f"unicorn cannot map {target.name}'s region {r.name} at 0x{r.base:08x} (error {err})")
         keep.append(buf)
     for addr, data in image.segments:
         r = target.regions.region_for(addr)
@@ -81,33 +141,48 @@ def _map(uc: Uc, target: Target, image: Image) -> list:
     return keep
 
 
-def _semihosting(uc: Uc, run: _Run) -> bool:
-    """Serve a BKPT 0xAB call; True when the program asked to exit."""
+def _read(uc: Uc, addr: int, n: int, what: str) -> bytes:
+    try:
+        return bytes(uc.mem_read(addr, n))
+    except UcError:
+        raise _Stop(f"{what} at 0x{addr:08x} ({n:,} bytes) is not readable memory") from None
+
+
+def _semihosting(uc: Uc, run: _Run, pc: int, where) -> bool:
+    """Serve a BKPT 0xAB call; True when the program asked to exit. Only the console and exit are
+    served (a file open or length query is answered "no such file"); anything else, input included,
+    stops the run, naming the call. Console writes go to the output whatever the handle."""
     op = uc.reg_read(UC_ARM_REG_R0)
     arg = uc.reg_read(UC_ARM_REG_R1)
+    name = SEMIHOSTING.get(op, f"0x{op:x}")
+
+    def word(addr: int) -> int:
+        return int.from_bytes(_read(uc, addr, 4, f"{name} at {where(pc)}: its parameter block"), "little")
 
     def cstring(addr: int) -> str:
         out = bytearray()
-        while len(out) < 65536:
-            chunk = bytes(uc.mem_read(addr + len(out), 64))
+        while True:  # read up to page ends, so a string near the end of a region is still read
+            a = addr + len(out)
+            try:
+                chunk = bytes(uc.mem_read(a, 0x1000 - (a & 0xFFF)))
+            except UcError:
+                raise _Stop(f"{name} at {where(pc)}: the string at 0x{addr:08x} runs into unreadable memory "
+                            f"at 0x{a:08x}") from None
             nul = chunk.find(b"\0")
+            out += chunk if nul < 0 else chunk[:nul]
             if nul >= 0:
-                out += chunk[:nul]
-                break
-            out += chunk
-        return out.decode("latin-1")
-
-    def word(addr: int) -> int:
-        return int.from_bytes(uc.mem_read(addr, 4), "little")
+                return out.decode("latin-1")
+            run.room(len(out))
 
     result = 0
     if op == 0x04:  # SYS_WRITE0
-        run.stdout.append(cstring(arg))
+        run.write(cstring(arg))
     elif op == 0x03:  # SYS_WRITEC
-        run.stdout.append(chr(uc.mem_read(arg, 1)[0]))
+        run.write(chr(_read(uc, arg, 1, f"{name} at {where(pc)}: the character")[0]))
     elif op == 0x05:  # SYS_WRITE: handle, buffer, length; returns bytes not written
         buf, n = word(arg + 4), word(arg + 8)
-        run.stdout.append(bytes(uc.mem_read(buf, n)).decode("latin-1"))
+        run.room(n)
+        run.write(_read(uc, buf, n, f"{name} at {where(pc)}: the buffer").decode("latin-1"))
     elif op == 0x18:  # SYS_EXIT: the reason in r1
         run.exit_code = 0 if arg == EXIT_OK else 1
         return True
@@ -115,19 +190,39 @@ def _semihosting(uc: Uc, run: _Run) -> bool:
         reason, sub = word(arg), word(arg + 4)
         run.exit_code = sub if reason == EXIT_OK else 1
         return True
-    elif op in (0x01, 0x09, 0x0C):  # OPEN, ISTTY, FLEN: no files here
+    elif op == 0x01:  # SYS_OPEN: [name, mode, length]; ":tt" is the console, there are no files
+        addr, mode, length = word(arg), word(arg + 4), word(arg + 8)
+        fname = _read(uc, addr, min(length, 256), f"{name} at {where(pc)}: the file name")
+        result = TT_HANDLES[mode // 4] if fname == b":tt" and mode < 12 else 0xFFFFFFFF
+    elif op == 0x02:  # SYS_CLOSE
+        result = 0 if word(arg) in TT_HANDLES else 0xFFFFFFFF
+    elif op == 0x09:  # SYS_ISTTY
+        result = 1 if word(arg) in TT_HANDLES else 0xFFFFFFFF
+    elif op == 0x0C:  # SYS_FLEN: no files
         result = 0xFFFFFFFF
+    else:
+        what = f"{name} (0x{op:02x})" if op in SEMIHOSTING else f"0x{op:x}, an unknown operation,"
+        raise _Stop(f"semihosting call {what} is not supported at {where(pc)}: the simulator serves the "
+                    "console (SYS_OPEN of \":tt\", SYS_WRITEC, SYS_WRITE0, SYS_WRITE, SYS_CLOSE, SYS_ISTTY) "
+                    "and exit (SYS_EXIT, SYS_EXIT_EXTENDED)")
     uc.reg_write(UC_ARM_REG_R0, result)
     return False
 
 
 def simulate(elf_path: str | Path, target: str | Target = "stm32h743", *, max_instructions: int = 2_000_000_000,
              timeout_s: float = 900.0, profile: bool = True, timing: bool = True,
-             events_cap: int = 2_000_000, code: CodeTables | None = None) -> SimResult:
+             events_cap: int = 2_000_000, code: CodeTables | None = None, output_cap: int = OUTPUT_CAP,
+             trace: int = 0) -> SimResult:
     """Run the firmware until it exits through semihosting; faults and hangs raise SimError.
 
     ``code`` is the ELF's decode (decode_elf) when the caller already has it, e.g. the profiler.
+    ``trace`` > 0 keeps the first ``trace`` executed PCs (``SimResult.pc_trace``, or the SimError's
+    ``pc_trace`` attribute when the run fails), to find where two runs part.
     """
+    if max_instructions < 1:
+        raise SimError(f"the instruction budget must be at least 1, not {max_instructions}")
+    if not timeout_s > 0:
+        raise SimError(f"the wall-clock limit must be positive, not {timeout_s}")
     tgt = load_target(target) if isinstance(target, str) else target
     core = load_core()
     image = read_image(elf_path)
@@ -137,31 +232,76 @@ def simulate(elf_path: str | Path, target: str | Target = "stm32h743", *, max_in
         S = T.build_state(tgt, core, code, events_cap if profile else 0, 100_000)
     except ValueError as exc:
         raise SimError(str(exc)) from None
-    user = S.ctypes.data
-    uc = Uc(UC_ARCH_ARM, UC_MODE_THUMB | UC_MODE_MCLASS)
+    special = image.special()
+    X = N.new_state([(a, _CORE_REGS[r]) for a, r in special["div"]], trace)
+    X[N.X_BUDGET] = max_instructions
+    user, xuser = S.ctypes.data, X.ctypes.data
+    uc = Uc(UC_ARCH_ARM, UC_MODE_THUMB)  # not UC_MODE_MCLASS: see the module docstring
     uc.ctl_set_cpu_model(UC_CPU_ARM_CORTEX_M7)
     keep = _map(uc, tgt, image)
-    uclib.uc_mmio_map(uc._uch, ctypes.c_uint64(PPB_BASE), ctypes.c_size_t(PPB_SIZE),
-                      ctypes.c_void_p(T.ppb_read.address), ctypes.c_void_p(user),
-                      ctypes.c_void_p(T.ppb_write.address), ctypes.c_void_p(user))
+    # the PPB is MMIO: ITM and DWT straight to the timing model, the System Control Space through
+    # native.scs_* (CCR's trap bits), which pass every access on to the same callbacks
+    X[N.X_PPB_READ], X[N.X_PPB_WRITE], X[N.X_PPB_USER] = T.ppb_read.address, T.ppb_write.address, user
+    scs = PPB_BASE + N.SCS_OFFSET
+    for base, size, rd, wr, data in ((PPB_BASE, N.SCS_OFFSET, T.ppb_read, T.ppb_write, user),
+                                     (scs, PPB_SIZE - N.SCS_OFFSET, N.scs_read, N.scs_write, xuser)):
+        uclib.uc_mmio_map(uc._uch, ctypes.c_uint64(base), ctypes.c_size_t(size), ctypes.c_void_p(rd.address),
+                          ctypes.c_void_p(data), ctypes.c_void_p(wr.address), ctypes.c_void_p(data))
+    # Code hooks: one per instruction from the timing model, or the counter alone without it (unicorn
+    # calls a lone code hook inline, several through a loop over all of them: every extra code hook
+    # costs on every instruction, so the trap and hint checks below come only when needed).
     if timing:
         _add_native_hook(uc, UC_HOOK_CODE, T.code_hook, user)
-        # D-side accesses cost nothing extra in zero-wait TCM: hook only the other regions (fewer slow paths)
+        dec, end = int(S[T.O_DEC]), int(S[T.O_DEC]) + len(code.table) * NF
+        N.mark_it_blocks(code.text, code.ranges, S[dec + D_FLAGS: end: NF], S[dec + D_SIZE: end: NF])
+    else:
+        _add_native_hook(uc, UC_HOOK_CODE, N.count_hook, xuser)
+    if trace:
+        _add_native_hook(uc, UC_HOOK_CODE, N.trace_hook, xuser)
+    if timing:
+        # D-side accesses cost nothing extra in TCM: hook only the other regions (fewer slow paths)
         for r in tgt.regions:
             if not r.zero_wait:
                 _add_native_hook(uc, UC_HOOK_MEM_READ | UC_HOOK_MEM_WRITE, T.mem_hook, user, r.base, r.end - 1)
-    run = _Run([])
+    run = _Run([], output_cap=output_cap)
+
+    def executed() -> int:
+        return int(S[T.NINSTR]) if timing else int(X[N.X_N])
+
+    def recent(n: int) -> list[int]:
+        """The PCs of the last ``n`` instructions that started, oldest first."""
+        if timing:
+            pos, o = int(S[T.RING_POS]), int(S[T.O_RING])
+            return [int(S[o + k % T.RING]) for k in range(max(0, pos - min(n, T.RING)), pos)]
+        pos = int(X[N.X_N])
+        return [int(X[N.X_RING + (k & (N.RING - 1))]) for k in range(max(1, pos - min(n, N.RING) + 1), pos + 1)]
+
+    def last_pc() -> int:
+        pcs = recent(1)
+        return pcs[-1] if pcs else -1
+
+    def where(pc: int) -> str:
+        return f"{image.symbols.name(pc)} ({_insn_text(uc, code, pc)})"
 
     def on_interrupt(uc_: Uc, intno: int, _user) -> None:
         try:
             pc = uc_.reg_read(UC_ARM_REG_PC)
             if intno == 7 and bytes(uc_.mem_read(pc, 2)) == b"\xab\xbe":
-                if _semihosting(uc_, run):
+                if _semihosting(uc_, run, pc, where):
                     uc_.emu_stop()
                 else:
                     uc_.reg_write(UC_ARM_REG_PC, (pc + 2) | 1)
                 return
-            run.fault = f"{EXCEPTIONS.get(intno, f'exception {intno}')} at {image.symbols.name(pc)}"
+            if intno == 3:
+                raise _Stop(_branch_fault(tgt, pc, last_pc(), where))
+            if intno == 8:
+                raise _Stop(f"exception return to 0x{pc | 7:08x} by {where(last_pc())}, but no exception is "
+                            "active (the simulator takes no exceptions)")
+            if intno == 2:
+                raise _Stop(f"SVC at {where(last_pc())}: the simulator takes no exceptions (no SVC handler runs)")
+            raise _Stop(f"{EXCEPTIONS.get(intno, f'exception {intno}')} at {where(pc)}")
+        except _Stop as exc:
+            run.fault = str(exc)
             uc_.emu_stop()
         except BaseException as exc:  # keep it for after emu_start
             run.error = exc
@@ -169,50 +309,175 @@ def simulate(elf_path: str | Path, target: str | Target = "stm32h743", *, max_in
 
     uc.hook_add(UC_HOOK_INTR, on_interrupt)
 
+    # The faulting access's own PC: the last instruction whose code hook ran (unicorn syncs the PC
+    # before a memory callback only until the first register write of the PC, e.g. after a
+    # semihosting call).
     def on_unmapped(uc_: Uc, access: int, address: int, size: int, value: int, _user) -> bool:
-        kind = {19: "read of", 20: "write to", 21: "fetch from"}.get(access, "access to")
-        run.fault = f"{kind} unmapped address 0x{address:08x} at {image.symbols.name(uc_.reg_read(UC_ARM_REG_PC))}"
+        if access == 21:  # fetch: the PC is the target; the branch is the last instruction that ran
+            run.fault = _branch_fault(tgt, address, last_pc(), where)
+        else:
+            kind = {19: "read of", 20: "write to"}.get(access, "access to")
+            run.fault = f"BusFault: {size}-byte {kind} unmapped address 0x{address:08x} at {where(last_pc())}"
         return False  # let unicorn stop with its error; run.fault has the details
 
-    uc.hook_add(UC_HOOK_MEM_UNMAPPED, on_unmapped)
-    vt = bytes(uc.mem_read(image.vector_table, 16))
-    sp, reset, hardfault = (int.from_bytes(vt[i:i + 4], "little") for i in (0, 4, 12))
-    if hardfault & ~1 and hardfault & ~1 != reset & ~1:
-        def on_hardfault(uc_: Uc, address: int, size: int, _user) -> None:
-            run.fault = "HardFault"
-            uc_.emu_stop()
-        uc.hook_add(UC_HOOK_CODE, on_hardfault, begin=hardfault & ~1, end=hardfault & ~1)
+    uc.hook_add(UC_HOOK_MEM_READ_UNMAPPED | UC_HOOK_MEM_WRITE_UNMAPPED | UC_HOOK_MEM_FETCH_UNMAPPED, on_unmapped)
+
+    def on_write_prot(uc_: Uc, access: int, address: int, size: int, value: int, _user) -> bool:
+        r = tgt.regions.region_for(address)
+        run.fault = (f"BusFault: {size}-byte store to {r.name if r else 'read-only memory'} at 0x{address:08x} "
+                     f"by {where(last_pc())} (flash is read-only to the CPU)")
+        return False
+
+    uc.hook_add(UC_HOOK_MEM_WRITE_PROT, on_write_prot)
+
+    def on_sev(uc_: Uc, address: int, size: int, _user) -> None:
+        run.event = True
+
+    if special["wfe"]:  # the event register matters only to a WFE
+        for addr, _ in special["sev"]:
+            uc.hook_add(UC_HOOK_CODE, on_sev, begin=addr, end=addr)
+    hints = {addr: (kind, size) for kind in ("wfi", "wfe", "yield") for addr, size in special[kind]}
+
+    def after_hint() -> tuple[str, int] | None:
+        """(kind, address) when the last instruction that ran is WFI, WFE or YIELD and the PC is
+        just past it: unicorn returns from a WFI with nothing pending, and stops with "invalid
+        instruction" after WFE and YIELD."""
+        last = last_pc()
+        kind, size = hints.get(last, ("", 0))
+        return (kind, last) if kind and uc.reg_read(UC_ARM_REG_PC) == last + size else None
+
+    vt = bytes(uc.mem_read(image.vector_table, 8))
+    sp, reset = (int.from_bytes(vt[i:i + 4], "little") for i in (0, 4))
     uc.reg_write(UC_ARM_REG_SP, sp)
     start = time.perf_counter()
-    try:
-        uc.emu_start(reset | 1, 0xFFFF_FFFF, timeout=int(timeout_s * 1e6), count=max_instructions)
-    except UcError as exc:
-        if run.fault is None:
-            what = "undefined instruction" if exc.errno == UC_ERR_INSN_INVALID else str(exc)
-            run.fault = f"{what} at {image.symbols.name(uc.reg_read(UC_ARM_REG_PC))}"
+    pc = reset | 1
+    while True:
+        left = timeout_s - (time.perf_counter() - start)
+        failed = None
+        try:
+            uc.emu_start(pc, 0xFFFF_FFFF, timeout=max(1, int(left * 1e6)),
+                         count=max(1, max_instructions - executed()) if timing else 0)
+        except UcError as exc:
+            failed = exc
+        if run.fault or run.error or X[N.X_FAULT] or run.exit_code is not None:
+            break
+        pc = uc.reg_read(UC_ARM_REG_PC) | 1
+        hint = after_hint()
+        if hint is not None:
+            kind, addr = hint
+            if kind == "yield" or (kind == "wfe" and run.event):  # YIELD, or WFE with the event set: go on
+                if kind == "wfe":
+                    run.event = False
+                continue
+            run.fault = _wait_fault(kind, S, where(addr))
+            break
+        if failed is not None:
+            here = pc & ~1
+            if not uc.reg_read(UC_ARM_REG_XPSR) & N.EPSR_T:
+                run.fault = (f"UsageFault (INVSTATE): branch to 0x{here:08x} with bit 0 clear (Arm state, which "
+                             f"the M-profile does not have) from {where(last_pc())}")
+            else:
+                what = "undefined instruction" if failed.errno == UC_ERR_INSN_INVALID else str(failed)
+                run.fault = f"{what} at {where(here)}"
+            break
+        req = int(X[N.X_REQ])
+        if not req:
+            break
+        # the program set a CCR trap bit for the first time: add its hooks and resume where it stopped
+        X[N.X_REQ] = 0
+        if req & N.REQ_UNALIGN:
+            X[N.X_UNALIGN_ON] = 1
+            for r in tgt.regions:
+                _add_native_hook(uc, UC_HOOK_MEM_READ | UC_HOOK_MEM_WRITE, N.unaligned_hook, xuser, r.base, r.end - 1)
+        if req & N.REQ_DIV:
+            X[N.X_DIV_ON] = 1
+            for addr, _ in special["div"]:
+                _add_native_hook(uc, UC_HOOK_CODE, N.div_hook, xuser, addr, addr)
+        if pc & ~1 == last_pc():  # stopped before the store finished: it runs again, count it once
+            if timing:
+                S[T.NINSTR] -= 1
+                S[T.RING_POS] -= 1
+                S[T.PEND_IDX] = -1
+            else:
+                X[N.X_N] -= 1
     wall = time.perf_counter() - start
     if run.error is not None:
         raise run.error
     if timing:
         T._finalize(S, -1)
-    n_instr = int(S[T.NINSTR]) if timing else 0
-    if run.fault is not None:
-        raise SimError(f"{Path(elf_path).name}: {run.fault}; last instructions: {_last(S, code, image)}")
-    if run.exit_code is None:
+    n_instr = min(executed(), max_instructions)
+    if X[N.X_FAULT] and run.fault is None:
+        run.fault = _trap_fault(X, where, last_pc())
+    if run.fault is None and run.exit_code is None:
         why = "the wall-clock limit" if wall >= timeout_s * 0.99 else f"the budget of {max_instructions:,} instructions"
-        raise SimError(f"{Path(elf_path).name}: stopped by {why} without exiting "
-                       f"(at {image.symbols.name(uc.reg_read(UC_ARM_REG_PC))})")
+        run.fault = f"stopped by {why} without exiting (at {image.symbols.name(uc.reg_read(UC_ARM_REG_PC))})"
+    pc_trace = X[int(X[N.X_O_TRACE]): int(X[N.X_O_TRACE]) + int(X[N.X_TRACE_N])].copy() if trace else None
+    if run.fault is not None:
+        last = "; ".join(f"{image.symbols.name(a)}: {_insn_text(uc, code, a)}" for a in recent(8)) or "none recorded"
+        err = SimError(f"{Path(elf_path).name}: {run.fault}; last instructions: {last}")
+        err.pc_trace = pc_trace
+        err.stdout = "".join(run.stdout)
+        raise err
     del keep
-    result = _result(S, code, str(elf_path), tgt.name, run, wall, timing, n_instr)
+    res = _result(S, code, str(elf_path), tgt.name, run, wall, timing, n_instr)
+    res.pc_trace = pc_trace
     if timing:  # the simulator's version and the estimated figures this run relied on (run.json)
-        result.meta["simulator"] = T.provenance(S, tgt, core, code)
-    return result
+        res.meta["simulator"] = T.provenance(S, tgt, core, code)
+    return res
 
 
-def _last(S: np.ndarray, code: CodeTables, image: Image, n: int = 8) -> str:
-    pos = int(S[T.RING_POS])
-    pcs = [int(S[int(S[T.O_RING]) + (k % T.RING)]) for k in range(max(0, pos - n), pos)]
-    return "; ".join(f"{image.symbols.name(pc)}: {code.text.get(pc, '?')}" for pc in pcs) or "none recorded"
+def _branch_fault(tgt: Target, target_pc: int, branch_pc: int, where) -> str:
+    src = where(branch_pc) if branch_pc >= 0 else "the reset vector"
+    if target_pc >= 0xFFFF_FF00:
+        return (f"branch to 0x{target_pc:08x} from {src}: an exception return (EXC_RETURN) outside an "
+                "exception handler")
+    if tgt.regions.region_for(target_pc) is None:
+        return f"branch to unmapped address 0x{target_pc:08x} from {src}"
+    return f"instruction fetch fault at 0x{target_pc:08x} after {src}"
+
+
+def _wait_fault(kind: str, S: np.ndarray, where: str) -> str:
+    ppb = int(S[T.O_PPB])
+    systick = int(S[ppb + SYST_CSR // 4]) & 3 == 3  # ENABLE and TICKINT
+    nvic = any(int(S[ppb + NVIC_ISER // 4 + k]) & 0xFFFFFFFF for k in range(16))
+    what = "an interrupt" if kind == "wfi" else "an event"
+    if systick or nvic:
+        src = "SysTick" if systick else "an NVIC interrupt"
+        return (f"{kind.upper()} at {where} waits for {what}: {src} is enabled, but the simulator models no "
+                "interrupts, so it never comes")
+    return f"{kind.upper()} at {where} waits for {what} that never comes (nothing can wake the core)"
+
+
+def _trap_fault(X: np.ndarray, where, last_pc: int) -> str:
+    pc = int(X[N.X_FPC]) if X[N.X_FPC] >= 0 else last_pc
+    if X[N.X_FAULT] == N.FAULT_DIV0:
+        return f"UsageFault (DIVBYZERO): integer division by zero with CCR.DIV_0_TRP set at {where(pc)}"
+    kind = "write to" if X[N.X_FWRITE] else "read of"
+    return (f"UsageFault (UNALIGNED): {int(X[N.X_FSIZE])}-byte {kind} unaligned address 0x{int(X[N.X_FADDR]):08x} "
+            f"with CCR.UNALIGN_TRP set at {where(pc)}")
+
+
+_CS = None
+
+
+def _insn_text(uc: Uc, code: CodeTables, pc: int) -> str:
+    """The instruction at ``pc``, from the decode when there is one, else disassembled from memory."""
+    if pc < 0:
+        return "?"
+    text = code.text.get(pc)
+    if text is not None:
+        return text
+    global _CS
+    import capstone
+
+    if _CS is None:
+        _CS = capstone.Cs(capstone.CS_ARCH_ARM, capstone.CS_MODE_THUMB | capstone.CS_MODE_MCLASS)
+    try:
+        for insn in _CS.disasm(bytes(uc.mem_read(pc, 4)), pc, 1):
+            return f"{insn.mnemonic} {insn.op_str}".strip()
+    except UcError:
+        pass
+    return "?"
 
 
 def _result(S, code: CodeTables, elf: str, target: str, run: _Run, wall: float, timing: bool, n: int) -> SimResult:

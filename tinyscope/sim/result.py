@@ -34,6 +34,7 @@ class SimResult:
     timing: bool = True  # False: bare unicorn, no timing model
     events_dropped: bool = False
     meta: dict = field(default_factory=dict)
+    pc_trace: np.ndarray | None = field(default=None, repr=False)  # simulate(trace=N): the first N PCs; not saved
 
     @property
     def pc_base(self) -> int:

@@ -71,6 +71,7 @@ from tinyscope.sim.decode import (
     R_MULOP,
     R_STORE,
 )
+from tinyscope.sim.native import F_IN_IT, clear_it_state
 
 MAX_RANGES = 4
 FILL_FIELDS = 6  # line, time the critical beat arrives, critical beat, CPU cycles per beat, log2 beat bytes, beats
@@ -510,6 +511,9 @@ def code_hook(uc, address, size, user):
 @cfunc(types.void(types.voidptr, types.int32, types.uint64, types.int32, types.int64, types.voidptr), cache=True)
 def mem_hook(uc, access, address, size, value, user):
     S = carray(user, (VIEW,), np.int64)
+    idx = S[L.PEND_IDX]
+    if idx < 0 or (S[S[L.O_DEC] + idx * NF + D_FLAGS] & F_IN_IT) != 0:
+        clear_it_state(uc)  # unicorn leaves stale IT bits after a hooked access in an IT block: see native.py
     addr = np.int64(address)
     if addr >= 0xE0000000:
         return
