@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -24,3 +25,19 @@ def shared_models_dir() -> Path:
     if not SHARED_MODELS.is_dir():
         pytest.skip(f"{SHARED_MODELS} not present (the shared models folder is not beside this checkout)")
     return SHARED_MODELS
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "fuzz: mutated model files through the CLI (tests/fuzz)")
+
+
+def pytest_terminal_summary(terminalreporter):
+    """The fuzz tier's tallies (tests/fuzz), merged over the xdist workers, at the end of the run."""
+    tallies = [json.loads(value) for reports in terminalreporter.stats.values() for rep in reports
+               if getattr(rep, "when", None) == "call"
+               for key, value in (getattr(rep, "user_properties", None) or []) if key == "fuzz_tally"]
+    if tallies:
+        from tests.fuzz import harness
+
+        terminalreporter.section("fuzz tallies (tests/fuzz)")
+        terminalreporter.write_line(harness.render(harness.merge(tallies), "all formats"))

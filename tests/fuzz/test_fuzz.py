@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from collections import Counter
 
 import pytest
 
@@ -74,7 +75,7 @@ def test_the_limits_are_real(tmp_path):
     assert len(harness.problems(list(results.values()))) == 3
 
 
-def test_real_cli(tmp_path):
+def test_real_cli(tmp_path, record_property):
     """The ``tinyscope`` command itself, one process per run: exit status, one line, nothing left behind."""
     runs: list[tuple[str, mutants.Mutant]] = []
     for fmt in mutants.FORMATS:
@@ -85,7 +86,7 @@ def test_real_cli(tmp_path):
         named = [m for m in ms if any(w in m.detail for w in ("stride 0", "NaN", "non-UTF-8", "100000"))]
         runs += [("analyze", first["truncate"]), ("analyze", first["magic"]), ("generate", first["bitflip"]),
                  ("validate", first["zero"]), ("generate", named[0]), ("validate", named[-1])]
-    bad = []
+    bad, statuses = [], Counter()
     for verb, m in runs:
         out = tmp_path / "out" / m.path.stem
         extra = [] if verb == "validate" else ["-o", str(out)]
@@ -93,6 +94,7 @@ def test_real_cli(tmp_path):
                            text=True, timeout=120, cwd=harness.ROOT, env=harness.child_env(),
                            preexec_fn=harness.limit_memory)
         where = f"{verb} {m.id}"
+        statuses[f"{verb} (own process): exit {r.returncode}"] += 1
         lines = r.stderr.strip().splitlines()
         if r.returncode not in (0, 2) or "Traceback" in r.stderr:
             bad.append(f"{where}: exit {r.returncode}: {r.stderr[-800:]}")
@@ -100,4 +102,6 @@ def test_real_cli(tmp_path):
             bad.append(f"{where}: not one line: {r.stderr!r}")
         elif r.returncode == 2 and out.exists():
             bad.append(f"{where}: rejected, but {out} was left behind")
+    record_property("fuzz_tally", json.dumps({"mutants": 0, "runs": statuses, "format": {}, "kind": {},
+                                              "safety_net": {}, "slowest": [], "peak_rss_mb": 0.0}))
     assert not bad, f"{len(bad)} of {len(runs)} runs broke the promise:\n" + "\n".join(bad)

@@ -120,10 +120,12 @@ def _small() -> Graph:
     (lambda g: g.outputs.__setitem__(0, "nowhere"), "not a tensor"),
     (lambda g: g.ops[0].inputs.__setitem__(0, "ghost"), "unknown input"),
     (lambda g: setattr(g.tensors[g.ops[0].outputs[0]], "shape", (1, 4, 4, 5)), "output shape"),
-    (lambda g: setattr(g.tensors["w"], "dtype", DType.INT8), "its record says int8"),
+    (lambda g: setattr(g.tensors["w"], "dtype", DType.INT8), "float op with int8 weights"),
     (lambda g: g.ops.insert(0, Op(OpType.RESHAPE, "r", [g.ops[0].outputs[0]], ["early"], ReshapeAttrs((1, 48)))),
      "before it is computed"),
-    (lambda g: g.ops.clear(), "no operations"),
+    (lambda g: g.ops.clear(), "never computed"),
+    (lambda g: setattr(g.tensors["w"], "data", np.ones((3, 1, 1, 1), np.float32)), "its record says float32"),
+    (lambda g: g.tensors["w"].data.__setitem__((0, 0, 0, 0), np.nan), "not finite"),
     (lambda g: g.outputs.__setitem__(0, "x"), "never computed|is a graph input"),
 ])
 def test_verifier_refusals(damage, word):

@@ -161,9 +161,12 @@ class _Reader:
         if q is not None and q.ScaleLength() > 0:
             scale = q.ScaleAsNumpy()
             zp = q.ZeroPointAsNumpy() if q.ZeroPointLength() else np.zeros(1, np.int64)
-            if zp.size not in (1, scale.size) or np.any(np.abs(zp) > 2**31 - 1):
+            if zp.size not in (1, scale.size):
                 raise ModelError(f"{self.path}: tensor {self.names[i]!r} has {zp.size} quantization zero "
-                                 f"point(s) for {scale.size} scale(s), or one outside int32")
+                                 f"points for {scale.size} scales")
+            if np.any(np.abs(zp) > 2**31 - 1):
+                raise ModelError(f"{self.path}: tensor {self.names[i]!r} has a quantization zero point "
+                                 f"{int(zp[np.abs(zp) > 2**31 - 1][0])} outside int32")
             axis = q.QuantizedDimension() if q.ScaleLength() > 1 else None
             quant = Quant.make(scale, zp, axis)
         out = Tensor(self.names[i], shape, dtype, data, quant)

@@ -3,8 +3,9 @@
 It is the one place that says what a well-formed graph is, so every later stage (analysis, the
 reference executor, code generation, validation) can rely on it instead of checking again:
 
-- the graph: at least one input, one output and one op; inputs are activations, every output is
-  computed by an op; ops in execution order, each tensor written once; names are text;
+- the graph: at least one input and one output; inputs are activations, every output is computed
+  by an op, and not by reshapes alone; ops in execution order, each tensor written once; names
+  are text;
 - tensors: positive whole dimensions, at most ``MAX_TENSOR_BYTES`` (no Cortex-M7 holds more, and
   the generated C counts in 32 bits); constants hold data of their shape and dtype, float constants
   are finite; quantization has finite positive scales, int8 zero points, one scale per channel;
@@ -104,11 +105,6 @@ def check_tensor(key: str, t: Tensor) -> None:
     if not isinstance(t.dtype, DType):
         raise ShapeError(f"tensor {t.name!r} has unknown dtype {t.dtype!r}")
     check_shape(t.shape, f"tensor {t.name!r}", t.dtype.itemsize)
-    if t.data is not None:
-        d = t.data
-        if not isinstance(d, np.ndarray) or d.dtype != t.dtype.numpy or tuple(d.shape) != tuple(t.shape):
-            got = f"{d.dtype} {tuple(d.shape)}" if isinstance(d, np.ndarray) else type(d).__name__
-            raise ShapeError(f"constant {t.name!r} holds {got}, its record says {t.dtype.value} {t.shape}")
     if t.quant is not None and t.dtype is not DType.FLOAT32:  # float tensors never use theirs
         check_quant(t.quant, t)
 
@@ -154,9 +150,6 @@ def verify(graph: Graph) -> Graph:
         raise ShapeError("the model has no input")
     if not graph.outputs:
         raise ShapeError("the model has no output")
-    if all(op.type in OpGroup.ALIAS for op in graph.ops):
-        raise ShapeError("the model has no operations (it computes nothing"
-                         + (", it only reshapes its input)" if graph.ops else ")"))
     for key, t in graph.tensors.items():
         check_tensor(key, t)
     for n in graph.inputs + graph.outputs:
@@ -184,6 +177,11 @@ def verify(graph: Graph) -> Graph:
         for t in op.inputs:
             if t not in graph.tensors:
                 raise ShapeError(f"{where}: unknown input tensor {t!r}")
+        if op.type in OpGroup.WEIGHTED:
+            for t, what in zip(op.inputs[1:], ("weights", "bias")):
+                if not graph.tensors[t].is_const:
+                    raise ShapeError(f"{where}: its {what} {t!r} must be a constant (with data)")
+        for t in op.inputs:
             if t not in known:
                 raise ShapeError(f"{where}: input {t!r} is used before it is computed")
         o = op.outputs[0]
@@ -207,10 +205,23 @@ def verify(graph: Graph) -> Graph:
     for n in graph.outputs:
         if n not in computed:
             raise ShapeError(f"graph output {n!r} is never computed by a layer")
-    for t in graph.tensors.values():  # values last: a wrong dtype explains garbage values better
-        if t.is_const and t.dtype is DType.FLOAT32 and not np.all(np.isfinite(t.data)):
-            raise ShapeError(f"constant {t.name!r} holds NaN or infinite values")
+    if all(op.type in OpGroup.ALIAS for op in graph.ops):
+        raise ShapeError("the model computes nothing (it only reshapes its input)")
+    for t in graph.tensors.values():  # data last: a wrong record explains garbage data better
+        check_data(t)
     return graph
+
+
+def check_data(t: Tensor) -> None:
+    """A constant's data is of its record's shape and dtype; float data is finite."""
+    if t.data is None:
+        return
+    d = t.data
+    if not isinstance(d, np.ndarray) or d.dtype != t.dtype.numpy or tuple(d.shape) != tuple(t.shape):
+        got = f"{d.dtype} {tuple(d.shape)}" if isinstance(d, np.ndarray) else type(d).__name__
+        raise ShapeError(f"constant {t.name!r} holds {got}, its record says {t.dtype.value} {t.shape}")
+    if t.dtype is DType.FLOAT32 and not np.all(np.isfinite(d)):
+        raise ShapeError(f"constant {t.name!r} holds values that are not finite (NaN or infinity)")
 
 
 def _check_dtypes(graph: Graph, op, where: str) -> None:
@@ -220,10 +231,6 @@ def _check_dtypes(graph: Graph, op, where: str) -> None:
         raise ShapeError(f"{where}: its first input {x.name!r} is a constant, not an activation")
     if op.type in OpGroup.WEIGHTED:
         w, b = graph.tensors[op.inputs[1]], graph.tensors[op.inputs[2]]
-        if not w.is_const:
-            raise ShapeError(f"{where}: weights must be constant")
-        if not b.is_const:
-            raise ShapeError(f"{where}: bias must be constant")
         oc = w.shape[-1] if op.type is OpType.DEPTHWISE_CONV_2D else w.shape[0]
         if b.shape != (oc,):
             raise ShapeError(f"{where}: bias of shape {b.shape} for {oc} output channels")
