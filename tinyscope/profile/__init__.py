@@ -17,6 +17,7 @@ from tinyscope.build.cache import cached_firmware
 from tinyscope.build.config import BuildConfig
 from tinyscope.build.firmware import Firmware
 from tinyscope.build.protocol import HarnessOutput, parse_output
+from tinyscope.errors import SimError
 from tinyscope.frontend import load
 from tinyscope.ir.graph import Graph
 from tinyscope.outputs import staged_folder
@@ -100,11 +101,29 @@ def _agreement(graph: Graph, fw: Firmware, out: np.ndarray) -> dict:
             "argmax": int(got.argmax()), "reference_argmax": int(ref.argmax())}
 
 
+MAX_EVENTS, MAX_ITM = 64_000_000, 16_000_000  # 1.5 GB and 0.8 GB of buffers: past this, refuse
+
+
+def simulate_whole(elf: Path, target, code) -> SimResult:
+    """Simulate with buffers big enough for every call event and ITM record: a run that overflows is
+    run again (it is deterministic) with the buffers it needed; tables are never silently cut short."""
+    events, itm = 2_000_000, 100_000
+    while True:
+        result = simulate(elf, target, code=code, events_cap=events, itm_cap=itm)
+        if not result.events_dropped and not result.itm_dropped:
+            return result
+        need_ev, need_itm = events + result.events_dropped, itm + result.itm_dropped
+        if need_ev > MAX_EVENTS or need_itm > MAX_ITM:
+            raise SimError(f"{Path(elf).name}: the run made {need_ev:,} calls and returns and {need_itm:,} ITM "
+                           f"writes; a profile keeps at most {MAX_EVENTS:,} and {MAX_ITM:,}")
+        events, itm = max(events, need_ev), max(itm, need_itm)
+
+
 def run_profile(model: str, config: BuildConfig, cache: Path | None = None) -> Profile:
     graph = load(model)
     fw, _ = cached_firmware(graph, config, cache)
     code = decode_elf(fw.elf, load_core())  # once: the simulator's tables and the listings' text
-    result = simulate(fw.elf, fw.target, code=code)
+    result = simulate_whole(fw.elf, fw.target, code)
     harness = parse_output(result.stdout)
     image = read_image(fw.elf)
     text = code.text

@@ -113,11 +113,6 @@ class CodeTables:
                 return first + (pc - lo) // 2
         return -1
 
-    def pc_of(self, index: int) -> int:
-        for lo, hi, first in self.ranges:
-            if first <= index < first + (hi - lo) // 2:
-                return lo + 2 * (index - first)
-        return -1
 
 
 @dataclass

@@ -211,8 +211,8 @@ def _semihosting(uc: Uc, run: _Run, pc: int, where) -> bool:
 
 def simulate(elf_path: str | Path, target: str | Target = "stm32h743", *, max_instructions: int = 2_000_000_000,
              timeout_s: float = 900.0, profile: bool = True, timing: bool = True,
-             events_cap: int = 2_000_000, code: CodeTables | None = None, output_cap: int = OUTPUT_CAP,
-             trace: int = 0) -> SimResult:
+             events_cap: int = 2_000_000, itm_cap: int = 100_000, code: CodeTables | None = None,
+             output_cap: int = OUTPUT_CAP, trace: int = 0) -> SimResult:
     """Run the firmware until it exits through semihosting; faults and hangs raise SimError.
 
     ``code`` is the ELF's decode (decode_elf) when the caller already has it, e.g. the profiler.
@@ -229,7 +229,7 @@ def simulate(elf_path: str | Path, target: str | Target = "stm32h743", *, max_in
     if code is None:
         code = decode_elf(elf_path, core) if timing else CodeTables([], np.zeros((1, NF), np.int64), {})
     try:
-        S = T.build_state(tgt, core, code, events_cap if profile else 0, 100_000)
+        S = T.build_state(tgt, core, code, events_cap if profile else 0, itm_cap)
     except ValueError as exc:
         raise SimError(str(exc)) from None
     special = image.special()
@@ -483,7 +483,7 @@ def _insn_text(uc: Uc, code: CodeTables, pc: int) -> str:
 def _result(S, code: CodeTables, elf: str, target: str, run: _Run, wall: float, timing: bool, n: int) -> SimResult:
     ne = len(code.table)
     stats = S[int(S[T.O_STATS]): int(S[T.O_STATS]) + ne * T.NS].reshape(ne, T.NS)
-    ev_n, itm_n = int(S[T.EV_N]), int(S[T.ITM_N])
+    ev_n, itm_n = min(int(S[T.EV_N]), int(S[T.EV_CAP])), min(int(S[T.ITM_N]), int(S[T.ITM_CAP]))
     ev = S[int(S[T.O_EV]): int(S[T.O_EV]) + 3 * ev_n].reshape(ev_n, 3)
     itm = S[int(S[T.O_ITM]): int(S[T.O_ITM]) + T.ITM_FIELDS * itm_n].reshape(itm_n, T.ITM_FIELDS)
     events = np.zeros(ev_n, EVENT_DTYPE)
@@ -499,4 +499,5 @@ def _result(S, code: CodeTables, elf: str, target: str, run: _Run, wall: float, 
         stalls={name: int(S[T.ST_LOAD + k]) for k, name in enumerate(names)},
         icache={"accesses": int(S[T.IC_ACC]), "misses": int(S[T.IC_MISS])},
         dcache={"accesses": int(S[T.DC_ACC]), "misses": int(S[T.DC_MISS]), "writebacks": int(S[T.DC_WB])},
-        wall_seconds=wall, timing=timing, events_dropped=int(S[T.EV_N]) >= int(S[T.EV_CAP]) > 0)
+        wall_seconds=wall, timing=timing,
+        events_dropped=int(S[T.EV_N]) - ev_n if int(S[T.EV_CAP]) > 0 else 0, itm_dropped=int(S[T.ITM_N]) - itm_n)

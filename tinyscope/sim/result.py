@@ -32,13 +32,10 @@ class SimResult:
     dcache: dict[str, int]
     wall_seconds: float
     timing: bool = True  # False: bare unicorn, no timing model
-    events_dropped: bool = False
+    events_dropped: int = 0  # call/return events past the buffer (the profile re-runs with a bigger one)
+    itm_dropped: int = 0  # ITM records past the buffer
     meta: dict = field(default_factory=dict)
     pc_trace: np.ndarray | None = field(default=None, repr=False)  # simulate(trace=N): the first N PCs; not saved
-
-    @property
-    def pc_base(self) -> int:
-        return self.ranges[0][0] if self.ranges else 0
 
     def index(self, pc: int) -> int:
         for lo, hi, first in self.ranges:
@@ -61,7 +58,7 @@ class SimResult:
     def save(self, path: str | Path) -> None:
         meta = {k: getattr(self, k) for k in ("elf", "target", "cycles", "instructions", "exit_code", "stdout",
                                               "ranges", "stalls", "icache", "dcache", "wall_seconds", "timing",
-                                              "events_dropped", "meta")}
+                                              "events_dropped", "itm_dropped", "meta")}
         np.savez_compressed(path, meta=np.array(json.dumps(meta)), itm=self.itm, events=self.events,
                             **{f"stat_{k}": v for k, v in self.pc_stats.items()})
 

@@ -448,7 +448,7 @@ def _event(S, cycle, kind, pc):
         S[o] = cycle
         S[o + 1] = kind
         S[o + 2] = pc
-        S[L.EV_N] = n + 1
+    S[L.EV_N] = n + 1  # counts past the buffer, so the result can say how many were lost
 
 
 @njit(cache=True, inline="always")
@@ -592,7 +592,7 @@ def ppb_write(uc, offset, size, value, user):
             S[o + 3] = S[L.IC_MISS]  # running totals: misses per layer come from the differences
             S[o + 4] = S[L.DC_MISS]
             S[o + 5] = S[L.NINSTR]
-            S[L.ITM_N] = n + 1
+        S[L.ITM_N] = n + 1  # counts past the buffer, so the result can say how many were lost
         return
     if off == 0x1004:
         S[L.CYC_BASE] = S[L.CLOCK] - v
