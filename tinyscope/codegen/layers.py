@@ -102,12 +102,36 @@ def _pool_fields(g: Graph, pool: Op | None) -> dict[str, object]:
 def _requant_arrays(c: Consts, g: Graph, op: Op, channels: int) -> dict[str, object]:
     x, w, out = (g.tensors[op.inputs[0]], g.tensors[op.inputs[1]], g.tensors[op.outputs[0]])
     mult, shift = fx.conv_multipliers(x.quant, w.quant, out.quant, channels)
+    _check_multipliers(mult)
     return {
         "in_offset": -int(x.quant.zero_point[0]), "out_offset": int(out.quant.zero_point[0]),
         "mult": c.add(f"mult:{op.name}", "int32_t", mult.astype(np.int32), f"{op.name} multipliers", False),
         "shift": c.add(f"shift:{op.name}", "int32_t", shift.astype(np.int32), f"{op.name} shifts", False),
         **_q_clamp(op.attrs.act, out),
     }
+
+
+def _check_multipliers(mult: np.ndarray) -> None:
+    """ts_requant's division-free form needs QuantizeMultiplier's range: 0 or [2^30, 2^31)."""
+    m = np.asarray(mult, np.int64)
+    if not np.all((m == 0) | ((m >= 1 << 30) & (m < 1 << 31))):
+        raise ValueError("requantization multiplier outside QuantizeMultiplier's range")
+
+
+def pair_interleaved(w: np.ndarray) -> np.ndarray:
+    """int8 OHWI conv weights in the order ts_conv2d_s8's matrix product reads them: for each pair of
+    output channels, four k of the first, four k of the second, ...; then the first's K % 4 tail,
+    then the second's; an odd last channel as it is. Same bytes, so no flash is added."""
+    oc = w.shape[0]
+    flat = w.reshape(oc, -1)
+    k4 = flat.shape[1] & ~3
+    parts = []
+    for o in range(0, oc - 1, 2):
+        a, b = flat[o], flat[o + 1]
+        parts += [np.stack([a[:k4].reshape(-1, 4), b[:k4].reshape(-1, 4)], axis=1).ravel(), a[k4:], b[k4:]]
+    if oc % 2:
+        parts.append(flat[-1])
+    return np.concatenate(parts)
 
 
 def conv(c: Consts, g: Graph, step: Step) -> Call:
@@ -121,7 +145,9 @@ def conv(c: Consts, g: Graph, step: Step) -> Call:
         "kh": w.shape[1], "kw": w.shape[2], "sh": a.stride[0], "sw": a.stride[1],
         "dh": a.dilation[0], "dw": a.dilation[1], "pt": a.padding[0], "pl": a.padding[2],
         "depth_multiplier": a.depth_multiplier,
-        "weights": c.tensor(w), "bias": c.tensor(g.tensors[op.inputs[2]]),
+        "weights": (c.add(f"pairs:{w.name}", "int8_t", pair_interleaved(w.data), w.name, True)
+                    if _is_int8(g, op) and not depthwise else c.tensor(w)),
+        "bias": c.tensor(g.tensors[op.inputs[2]]),
         "pool": _pool_fields(g, step.pool),
     }
     kind = "depthwise" if depthwise else "conv2d"
