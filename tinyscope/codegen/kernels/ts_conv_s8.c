@@ -212,6 +212,43 @@ static void conv_pixels(const ts_conv_t *p, const int8_t *in, const int *yx, int
     matmul(p, col, da, n > 1 ? db : 0);
 }
 
+#if TS_SIMD
+typedef struct {
+    const int8_t *x, *w;        /* first tap inside the input, and its weights */
+    const int32_t *bias;
+    int row, col, oc;           /* input steps between kernel rows and columns; weight step per tap */
+    int32_t off2;               /* the input offset in both halves */
+} dw_args_t;
+
+/* A 3x3 depthwise pixel whose inside taps form an nr x nc block (nr, nc constants after
+ * inlining, so the taps are straight-line): four channels per pass, accumulators in registers. */
+static inline __attribute__((always_inline)) void dw3(const dw_args_t a, const qout_t q, int8_t *px, const int nr,
+                                                      const int nc)
+{
+    for (int o = 0; o < a.oc; o += 4) {
+        int32_t a0 = a.bias[o], a1 = a.bias[o + 1], a2 = a.bias[o + 2], a3 = a.bias[o + 3];
+#pragma GCC unroll 3
+        for (int r = 0; r < nr; r++) {
+#pragma GCC unroll 3
+            for (int j = 0; j < nc; j++) {
+                const int32_t xv = load_word(a.x + r * a.row + j * a.col + o);
+                const int32_t wv = load_word(a.w + (r * 3 + j) * a.oc + o);
+                const int32_t xe = __sxtab16(a.off2, xv), xo = sxtab16_odd(a.off2, xv);
+                const int32_t we = __sxtb16(wv), wo = sxtb16_odd(wv);
+                a0 = __smlabb(xe, we, a0);
+                a2 = __smlatt(xe, we, a2);
+                a1 = __smlabb(xo, wo, a1);
+                a3 = __smlatt(xo, wo, a3);
+            }
+        }
+        px[o] = requant(q, a0, o);
+        px[o + 1] = requant(q, a1, o + 1);
+        px[o + 2] = requant(q, a2, o + 2);
+        px[o + 3] = requant(q, a3, o + 3);
+    }
+}
+#endif
+
 /* All channels of depthwise output pixel (oy, ox); only the taps inside the input are visited. */
 static void depthwise_pixel(const ts_conv_t *p, const int8_t *in, int oy, int ox, int8_t *px)
 {
@@ -238,35 +275,18 @@ static void depthwise_pixel(const ts_conv_t *p, const int8_t *in, int oy, int ox
 #if TS_SIMD
     if (m == 1 && (ic & 3) == 0) {
         const int32_t off2 = (int32_t)(((uint32_t)off & 0xFFFFu) | ((uint32_t)off << 16));
-        if (ky1 - ky0 == 3 && kx1 - kx0 == 3 && kw == 3) {
-            /* the whole 3x3 window is inside: nine taps straight-line, no loop exits to mispredict */
-            const int8_t *x1 = x0 + row, *x2 = x1 + row;
-            for (; o < oc; o += 4) {
-                int32_t a0 = bias[o], a1 = bias[o + 1], a2 = bias[o + 2], a3 = bias[o + 3];
-#define TS_DW_TAP(xp, t)                                                       \
-    do {                                                                       \
-        const int32_t xv = load_word((xp) + o), wv = load_word(w00 + (t) * oc + o); \
-        const int32_t xe = __sxtab16(off2, xv), xo = sxtab16_odd(off2, xv);    \
-        const int32_t we = __sxtb16(wv), wo = sxtb16_odd(wv);                  \
-        a0 = __smlabb(xe, we, a0);                                             \
-        a2 = __smlatt(xe, we, a2);                                             \
-        a1 = __smlabb(xo, wo, a1);                                             \
-        a3 = __smlatt(xo, wo, a3);                                             \
-    } while (0)
-                TS_DW_TAP(x0, 0);
-                TS_DW_TAP(x0 + col, 1);
-                TS_DW_TAP(x0 + 2 * col, 2);
-                TS_DW_TAP(x1, 3);
-                TS_DW_TAP(x1 + col, 4);
-                TS_DW_TAP(x1 + 2 * col, 5);
-                TS_DW_TAP(x2, 6);
-                TS_DW_TAP(x2 + col, 7);
-                TS_DW_TAP(x2 + 2 * col, 8);
-#undef TS_DW_TAP
-                px[o] = requant(q, a0, o);
-                px[o + 1] = requant(q, a1, o + 1);
-                px[o + 2] = requant(q, a2, o + 2);
-                px[o + 3] = requant(q, a3, o + 3);
+        const int nr = ky1 - ky0, nc = kx1 - kx0;
+        if (p->kh == 3 && kw == 3 && nr >= 2 && nc >= 2) {
+            /* 3x3 with at most one row and one column outside: the taps straight-line */
+            const dw_args_t a = {x0, w00, bias, row, col, oc, off2};
+            if (nr == 3 && nc == 3) {
+                dw3(a, q, px, 3, 3);
+            } else if (nr == 3) {
+                dw3(a, q, px, 3, 2);
+            } else if (nc == 3) {
+                dw3(a, q, px, 2, 3);
+            } else {
+                dw3(a, q, px, 2, 2);
             }
             return;
         }
