@@ -134,6 +134,17 @@ def pair_interleaved(w: np.ndarray) -> np.ndarray:
     return np.concatenate(parts)
 
 
+def channel_blocks4(w: np.ndarray) -> np.ndarray:
+    """float OHWI conv weights as ts_conv2d_f32 reads them: blocks of four output channels, each
+    [k][4]; a last partial block is padded with zeros (4 * k_size * (4 - oc % 4) bytes)."""
+    oc = w.shape[0]
+    flat = w.reshape(oc, -1)
+    pad = (-oc) % 4
+    if pad:
+        flat = np.concatenate([flat, np.zeros((pad, flat.shape[1]), flat.dtype)])
+    return flat.reshape(-1, 4, flat.shape[1]).transpose(0, 2, 1).ravel()
+
+
 def conv(c: Consts, g: Graph, step: Step) -> Call:
     op = step.main
     a = op.attrs
@@ -145,8 +156,9 @@ def conv(c: Consts, g: Graph, step: Step) -> Call:
         "kh": w.shape[1], "kw": w.shape[2], "sh": a.stride[0], "sw": a.stride[1],
         "dh": a.dilation[0], "dw": a.dilation[1], "pt": a.padding[0], "pl": a.padding[2],
         "depth_multiplier": a.depth_multiplier,
-        "weights": (c.add(f"pairs:{w.name}", "int8_t", pair_interleaved(w.data), w.name, True)
-                    if _is_int8(g, op) and not depthwise else c.tensor(w)),
+        "weights": (c.tensor(w) if depthwise else
+                    c.add(f"pairs:{w.name}", "int8_t", pair_interleaved(w.data), w.name, True) if _is_int8(g, op)
+                    else c.add(f"blocks4:{w.name}", "float", channel_blocks4(w.data), w.name, True)),
         "bias": c.tensor(g.tensors[op.inputs[2]]),
         "pool": _pool_fields(g, step.pool),
     }

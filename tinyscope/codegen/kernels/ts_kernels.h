@@ -62,9 +62,23 @@ static inline int32_t ts_clampi(int32_t v, int32_t lo, int32_t hi)
     return v > hi ? hi : v;
 }
 
+/* FPv5 has VMAXNM/VMINNM: a clamp without VCMP, VMRS and a branch (same value for non-NaN v). */
+static inline float ts_maxf(float a, float b)
+{
+#if defined(__ARM_FEATURE_NUMERIC_MAXMIN)
+    return __builtin_fmaxf(a, b);
+#else
+    return a > b ? a : b;
+#endif
+}
+
 static inline float ts_clampf(float v, float lo, float hi)
 {
+#if defined(__ARM_FEATURE_NUMERIC_MAXMIN)
+    return __builtin_fminf(__builtin_fmaxf(v, lo), hi);
+#else
     return v < lo ? lo : (v > hi ? hi : v);
+#endif
 }
 
 /* ---- pooling fused after a conv (the pre-pool tensor never exists in memory) ---- */
