@@ -121,14 +121,17 @@ def _check_multipliers(mult: np.ndarray) -> None:
 def pair_interleaved(w: np.ndarray) -> np.ndarray:
     """int8 OHWI conv weights in the order ts_conv2d_s8's matrix product reads them: for each pair of
     output channels, four k of the first, four k of the second, ...; then the first's K % 4 tail,
-    then the second's; an odd last channel as it is. Same bytes, so no flash is added."""
-    oc = w.shape[0]
+    then the second's; an odd last channel as it is. When ic % 4 != 0 the kernel's columns are in
+    natural order, so each group of four weights is stored as (k, k+2, k+1, k+3) to meet the
+    halves SXTB16 extracts. Same bytes, so no flash is added."""
+    oc, ic = w.shape[0], w.shape[3]
     flat = w.reshape(oc, -1)
     k4 = flat.shape[1] & ~3
+    order = [0, 2, 1, 3] if ic % 4 else [0, 1, 2, 3]
     parts = []
     for o in range(0, oc - 1, 2):
-        a, b = flat[o], flat[o + 1]
-        parts += [np.stack([a[:k4].reshape(-1, 4), b[:k4].reshape(-1, 4)], axis=1).ravel(), a[k4:], b[k4:]]
+        a, b = (flat[o][:k4].reshape(-1, 4)[:, order], flat[o + 1][:k4].reshape(-1, 4)[:, order])
+        parts += [np.stack([a, b], axis=1).ravel(), flat[o][k4:], flat[o + 1][k4:]]
     if oc % 2:
         parts.append(flat[-1])
     return np.concatenate(parts)

@@ -65,13 +65,15 @@ static inline __attribute__((always_inline)) int8_t requant(qout_t q, int32_t ac
 }
 
 /* The column layout of two pixels A and B, interleaved so that one pointer walks both: per group
- * of four k, A's values in the order k, k+2, k+1, k+3 (the order SXTB16 and SXTB16 ror 8 unpack a
- * weight word into), then B's; after the groups, A's K % 4 tail, then B's, in natural order. The
- * generator stores the weights of each output channel pair the same way (layers.py). */
-static inline int col_pos(int k, int k4, int tail, int which)
+ * of four k, A's four values, then B's; after the groups, A's K % 4 tail, then B's. Within a group
+ * the order is the one SXTB16 and SXTB16 ror 8 unpack a word into, (k, k+2, k+1, k+3), when
+ * ic % 4 == 0 (the columns are widened a word at a time); otherwise the columns are in natural order
+ * and the generator stores each group of four weights as (k, k+2, k+1, k+3) instead. Either way
+ * the first halfword of each column word meets the first byte SXTB16 extracts (layers.py). */
+static inline int col_pos(int k, int k4, int tail, int which, int natural)
 {
     static const unsigned char swap[4] = {0, 2, 1, 3};
-    return k < k4 ? 2 * (k & ~3) + 4 * which + swap[k & 3] : 2 * k4 + which * tail + (k - k4);
+    return k < k4 ? 2 * (k & ~3) + 4 * which + (natural ? k & 3 : swap[k & 3]) : 2 * k4 + which * tail + (k - k4);
 }
 
 /* The receptive field of output pixel (oy, ox) as int16 (x - zero point), padding as 0, into
@@ -111,6 +113,31 @@ static void im2col(const ts_conv_t *p, const int8_t *in, int oy, int ox, int16_t
     }
 #endif
     const int tail = k_size - k4;
+    if ((ic & 3) != 0) {
+        /* natural order: four values, skip the other pixel's four, ...; then the tail */
+        int16_t *d = col + 4 * which;
+        int k = 0;
+        for (int ky = 0; ky < p->kh; ky++) {
+            const int iy = iy0 + ky * p->dh;
+            const int row_inside = iy >= 0 && iy < p->ih;
+            for (int kx = 0; kx < p->kw; kx++) {
+                const int ix = ix0 + kx * p->dw;
+                const int inside = row_inside && ix >= 0 && ix < p->iw;
+                const int8_t *x = in + (iy * p->iw + ix) * ic;
+                for (int c = 0; c < ic; c++) {
+                    if (k == k4) {
+                        d = col + 2 * k4 + which * tail;
+                    }
+                    *d++ = (int16_t)(inside ? x[c] + off : 0);
+                    k++;
+                    if ((k & 3) == 0 && k <= k4) {
+                        d += 4;
+                    }
+                }
+            }
+        }
+        return;
+    }
     int k = 0;
     for (int ky = 0; ky < p->kh; ky++) {
         const int iy = iy0 + ky * p->dh;
@@ -119,7 +146,7 @@ static void im2col(const ts_conv_t *p, const int8_t *in, int oy, int ox, int16_t
             const int inside = iy >= 0 && iy < p->ih && ix >= 0 && ix < p->iw;
             const int8_t *x = in + (iy * p->iw + ix) * ic;
             for (int c = 0; c < ic; c++, k++) {
-                col[col_pos(k, k4, tail, which)] = (int16_t)(inside ? x[c] + off : 0);
+                col[col_pos(k, k4, tail, which, 0)] = (int16_t)(inside ? x[c] + off : 0);
             }
         }
     }
@@ -189,11 +216,12 @@ static void matmul(const ts_conv_t *p, const int16_t *col, int8_t *da, int8_t *d
         }
     }
     if (o < oc) { /* an odd last channel: natural-order weights */
+        const int natural = (p->ic & 3) != 0;
         const int8_t *w0 = w + o * k_size;
         int32_t a0 = bias[o], a1 = bias[o];
         for (int k = 0; k < k_size; k++) {
-            a0 += col[col_pos(k, k4, tail, 0)] * w0[k];
-            a1 += col[col_pos(k, k4, tail, 1)] * w0[k];
+            a0 += col[col_pos(k, k4, tail, 0, natural)] * w0[k];
+            a1 += col[col_pos(k, k4, tail, 1, natural)] * w0[k];
         }
         da[o] = requant(q, a0, o);
         if (db) {
