@@ -50,10 +50,20 @@ static inline int32_t ts_requant(int32_t x, int32_t mult, int32_t shift)
     }
     const int e = -shift;
     const uint32_t t = 1u << e;
+#if defined(__ARM_FEATURE_DSP)
+    /* the 64-bit accumulator in two registers, two SMLALs (GCC turns the C form's sign term into
+     * five instructions) */
+    uint32_t lo = 0x40000000u + (t << 30);
+    int32_t hi = (int32_t)(t >> 2);
+    __asm__("smlal %0, %1, %2, %3" : "+r"(lo), "+r"(hi) : "r"(x), "r"(mult));
+    __asm__("smlal %0, %1, %2, %3" : "+r"(lo), "+r"(hi) : "r"((int32_t)((uint32_t)x >> 31)), "r"(INT32_MIN));
+    return hi >> (e - 1);
+#else
     int64_t acc = (int64_t)(((uint64_t)(t >> 2) << 32) | (uint32_t)(0x40000000u + (t << 30)));
     acc += (int64_t)x * mult;
     acc += (int64_t)(int32_t)((uint32_t)x >> 31) * INT32_MIN; /* - 2^31 when x < 0 */
     return (int32_t)(acc >> 32) >> (e - 1);
+#endif
 }
 
 static inline int32_t ts_clampi(int32_t v, int32_t lo, int32_t hi)
