@@ -200,8 +200,16 @@ def add(c: Consts, g: Graph, step: Step) -> Call:
     out = g.tensors[op.outputs[0]]
     f: dict[str, object] = {"size": out.size}
     if _is_int8(g, op):
-        f.update(fx.add_params(g.tensors[op.inputs[0]].quant, g.tensors[op.inputs[1]].quant, out.quant))
+        params = fx.add_params(g.tensors[op.inputs[0]].quant, g.tensors[op.inputs[1]].quant, out.quant)
+        _check_multipliers(np.array([params["in1_mult"], params["in2_mult"], params["out_mult"]]))
+        f.update(params)
         f.update(_q_clamp(op.attrs.act, out))
+        values = np.arange(-128, 128, dtype=np.int64)
+        for i in (1, 2):  # TFLite's per-element input rescaling, for every int8 value
+            table = fx.multiply_by_quantized_multiplier((values + params[f"in{i}_offset"]) << params["left_shift"],
+                                                        params[f"in{i}_mult"], params[f"in{i}_shift"])
+            f[f"in{i}_table"] = c.add(f"addtable{i}:{op.name}", "int32_t", table.astype(np.int32),
+                                      f"{op.name} input {i} rescaled", False)
         return Call("ts_elementwise.c", "ts_add_t", f, "ts_add_s8")
     f.update(_float_clamp(op.attrs.act))
     return Call("ts_elementwise.c", "ts_add_t", f, "ts_add_f32")

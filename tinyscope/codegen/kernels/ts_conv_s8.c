@@ -113,6 +113,25 @@ static void im2col(const ts_conv_t *p, const int8_t *in, int oy, int ox, int16_t
     }
 #endif
     const int tail = k_size - k4;
+    if (ic == 1 && p->kh == 3 && p->kw == 3) {
+        /* the common first layer: nine taps straight-line, k 0-3 and 4-7 as groups, k 8 the tail */
+        int16_t v[9];
+#pragma GCC unroll 3
+        for (int ky = 0; ky < 3; ky++) {
+            const int iy = iy0 + ky * p->dh;
+            const int row_inside = iy >= 0 && iy < p->ih;
+#pragma GCC unroll 3
+            for (int kx = 0; kx < 3; kx++) {
+                const int ix = ix0 + kx * p->dw;
+                v[ky * 3 + kx] = (int16_t)(row_inside && ix >= 0 && ix < p->iw ? in[iy * p->iw + ix] + off : 0);
+            }
+        }
+        int16_t *d = col + 4 * which;
+        d[0] = v[0], d[1] = v[1], d[2] = v[2], d[3] = v[3];
+        d[8] = v[4], d[9] = v[5], d[10] = v[6], d[11] = v[7];
+        col[16 + which] = v[8];
+        return;
+    }
     if ((ic & 3) != 0) {
         /* natural order: four values, skip the other pixel's four, ...; then the tail */
         int16_t *d = col + 4 * which;

@@ -11,17 +11,12 @@ void ts_add_f32(const ts_add_t *p, const float *a, const float *b, float *out)
     }
 }
 
-/* Each input has only 256 values, so its rescaled form ((x + offset) << 20, requantized) is a
- * table built once per call (2 KB of stack); each element then costs two table loads, an add and
- * one requantization. Bit-exact: the table holds exactly what TFLite computes per element. */
+/* Each input has only 256 values, so its rescaled form ((x + offset) << 20, requantized, as TFLite
+ * computes it per element) is a table the generator computes (layers.py, 1 KB each); an element then
+ * costs two table loads, an add and one requantization. */
 void ts_add_s8(const ts_add_t *p, const int8_t *a, const int8_t *b, int8_t *out)
 {
-    int32_t t1[256], t2[256];
-    for (int v = -128; v < 128; v++) {
-        t1[v + 128] = ts_requant((v + p->in1_offset) * (1 << p->left_shift), p->in1_mult, p->in1_shift);
-        t2[v + 128] = ts_requant((v + p->in2_offset) * (1 << p->left_shift), p->in2_mult, p->in2_shift);
-    }
-    const int32_t *s1 = t1 + 128, *s2 = t2 + 128;
+    const int32_t *s1 = p->in1_table + 128, *s2 = p->in2_table + 128;
     const int32_t mult = p->out_mult, shift = p->out_shift, off = p->out_offset, lo = p->qlo, hi = p->qhi;
     const int n = p->size;
     for (int i = 0; i < n; i++) {

@@ -153,6 +153,7 @@ typedef struct {
     int32_t left_shift, in1_offset, in2_offset, out_offset;
     int32_t in1_mult, in1_shift, in2_mult, in2_shift, out_mult, out_shift;
     int32_t qlo, qhi;
+    const int32_t *in1_table, *in2_table; /* int8: each input value's rescaled form, 256 entries */
 } ts_add_t;
 
 void ts_add_f32(const ts_add_t *p, const float *a, const float *b, float *out);
