@@ -102,6 +102,7 @@ static void im2col(const ts_conv_t *p, const int8_t *in, int oy, int ox, int16_t
                     continue;
                 }
                 const int8_t *x = in + (iy * p->iw + ix) * ic;
+#pragma GCC unroll 4
                 for (int c = 0; c < ic; c += 4, dst += 4) {
                     const int32_t xv = load_word(x + c);
                     dst[0] = __sxtab16(off2, xv);
@@ -196,7 +197,7 @@ static void matmul(const ts_conv_t *p, const int16_t *col, int8_t *da, int8_t *d
         const int8_t *wp = w + o * k_size;
         const int16_t *c = col;
         int32_t a00 = bias[o], a01 = bias[o], a10 = bias[o + 1], a11 = bias[o + 1];
-#pragma GCC unroll 2
+#pragma GCC unroll 4
         for (; c < col_end; c += 8, wp += 8) {
 #if TS_SIMD
             const int32_t wa = load_word(wp), wb = load_word(wp + 4);
@@ -323,17 +324,14 @@ static void depthwise_pixel(const ts_conv_t *p, const int8_t *in, int oy, int ox
     if (m == 1 && (ic & 3) == 0) {
         const int32_t off2 = (int32_t)(((uint32_t)off & 0xFFFFu) | ((uint32_t)off << 16));
         const int nr = ky1 - ky0, nc = kx1 - kx0;
-        if (p->kh == 3 && kw == 3 && nr >= 2 && nc >= 2) {
-            /* 3x3 with at most one row and one column outside: the taps straight-line */
+        if (p->kh == 3 && kw == 3 && nr == 3 && nc >= 2) {
+            /* 3x3 inside, or with the left or right column outside: the taps straight-line (the
+             * top and bottom rows take the loop below: fewer pixels, and code size) */
             const dw_args_t a = {x0, w00, bias, row, col, oc, off2};
-            if (nr == 3 && nc == 3) {
+            if (nc == 3) {
                 dw3(a, q, px, 3, 3);
-            } else if (nr == 3) {
-                dw3(a, q, px, 3, 2);
-            } else if (nc == 3) {
-                dw3(a, q, px, 2, 3);
             } else {
-                dw3(a, q, px, 2, 2);
+                dw3(a, q, px, 3, 2);
             }
             return;
         }
