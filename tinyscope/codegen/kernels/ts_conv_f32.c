@@ -134,8 +134,11 @@ static void conv_block(const ts_conv_t *p, const float *in, float *out, pixel_fn
 /* Four conv pixels whose windows are inside the input (raster indices i .. i+3), channels
  * o..o+n-1, clamped, pixel i + t into dst + (i + t) * stride. Each kernel row is one loop over
  * kw * ic contiguous values when dw == 1 (the taps of a row are neighbouring input pixels). */
-static void block4(const ts_conv_t *p, const float *in, const float *wb, const float *b, const int *base, int i,
-                   int n, float *dst, int stride)
+/* not inlined nor cloned: one copy of the FMA blocks (code size), called once per 16 x K MACs */
+#define TS_OUTLINE __attribute__((noinline, noclone))
+
+static TS_OUTLINE void block4(const ts_conv_t *p, const float *in, const float *wb, const float *b, const int *base,
+                              int i, int n, float *dst, int stride)
 {
     const int ic = p->ic;
     const int s1 = base[1] - base[0], s2 = base[2] - base[0], s3 = base[3] - base[0];
@@ -146,7 +149,8 @@ static void block4(const ts_conv_t *p, const float *in, const float *wb, const f
     float d0 = b[0], d1 = b[1], d2 = b[2], d3 = b[3];
     float e0 = b[0], e1 = b[1], e2 = b[2], e3 = b[3];
     const float *wk = wb;
-    const int first_layer_3x3 = ic == 1 && p->kh == 3 && p->kw == 3 && p->dh == 1 && p->dw == 1 && s1 == 1 && s2 == 2 && s3 == 3;
+    const int first_layer_3x3 = ic == 1 && p->kh == 3 && p->kw == 3 && p->dh == 1 && p->dw == 1 && s1 == 1 &&
+                                s2 == 2 && s3 == 3;
     if (first_layer_3x3) {
         /* a first layer (one input channel, 3x3, four neighbouring pixels): the six inputs of a
          * kernel row serve all four pixels, the nine taps are straight-line */
@@ -196,8 +200,8 @@ static void block4(const ts_conv_t *p, const float *in, const float *wb, const f
 }
 
 /* One conv pixel, skipping the taps outside the input. */
-static void single(const ts_conv_t *p, const float *in, const float *wb, const float *b, int oy, int ox, int n,
-                   float *dst)
+static TS_OUTLINE void single(const ts_conv_t *p, const float *in, const float *wb, const float *b, int oy, int ox,
+                               int n, float *dst)
 {
     const int ic = p->ic;
     const int iy0 = oy * p->sh - p->pt, ix0 = ox * p->sw - p->pl;
@@ -227,7 +231,8 @@ static void single(const ts_conv_t *p, const float *in, const float *wb, const f
  * the input; a tail of fewer than four as one more block overlapping the previous one (those
  * pixels are written twice, with the same value). The rows and columns whose windows are inside
  * are found once, so the per-block test is four comparisons per pixel and no division. */
-static void conv_run(const ts_conv_t *p, const float *in, int o, int n, int first, int count, float *dst, int stride)
+static TS_OUTLINE void conv_run(const ts_conv_t *p, const float *in, int o, int n, int first, int count, float *dst,
+                                 int stride)
 {
     const int k_size = p->kh * p->kw * p->ic;
     const float *wb = (const float *)p->weights + (o / 4) * 4 * k_size;
