@@ -89,6 +89,7 @@ def main() -> None:
     shared = SHARED_DIR
     models = args.models or ZOO + [str(shared / m) for m in SHARED if (shared / m).exists()]
     by_class: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    by_class_ref: dict[str, list[int]] = defaultdict(lambda: [0, 0])  # the issue's two networks only
     summary = []
     for m in models:
         p, rows = measure(m)
@@ -102,6 +103,9 @@ def main() -> None:
         for r in rows:
             by_class[r.cls][0] += r.cycles
             by_class[r.cls][1] += r.macc
+            if short in CMSIS_MODEL:
+                by_class_ref[r.cls][0] += r.cycles
+                by_class_ref[r.cls][1] += r.macc
         if args.layers:
             print(f"\n{short}")
             for r in rows:
@@ -112,16 +116,21 @@ def main() -> None:
     for short, cyc, macc, flash, ram, ratio, diff in summary:
         cells = [short, f"{cyc:,}", f"{macc:,}", f"{cyc / macc:.2f}", f"{flash:,}", f"{ram:,}", ratio, f"{diff:g}"]
         print((f"| {' | '.join(cells)} |") if args.markdown else sep.join(f"{c:>14}" for c in cells))
-    print("\n| layer class | cycles/MACC | CMSIS-NN (issue 11) |\n|---|---:|---:|" if args.markdown
-          else "\nlayer class")
-    for cls in sorted(by_class):
-        cyc, macc = by_class[cls]
-        if not macc:
-            continue  # softmax, pools: no MACC to divide by
-        key = cls.split(" ", 1)[1]
-        ref = CMSIS_CLASS.get(key) if cls.startswith("int8") else None
-        cells = [cls, f"{cyc / macc:.2f}", f"{ref:.2f}" if ref else "-"]
-        print((f"| {' | '.join(cells)} |") if args.markdown else f"{cells[0]:32s} {cells[1]:>8} {cells[2]:>8}")
+    tables = [("layer class, kws_dscnn_int8 and ic_resnet8_int8 (the layers of issue 11's CMSIS-NN figures)",
+               by_class_ref, True), ("layer class, every model above", by_class, False)]
+    for title, classes, ref_col in tables:
+        if not classes:
+            continue
+        print(f"\n{title}\n")
+        if args.markdown:
+            print("| layer class | cycles/MACC |" + (" CMSIS-NN |\n|---|---:|---:|" if ref_col else "\n|---|---:|"))
+        for cls in sorted(classes):
+            cyc, macc = classes[cls]
+            if not macc:
+                continue  # softmax, pools: no MACC to divide by
+            ref = CMSIS_CLASS.get(cls.split(" ", 1)[1]) if cls.startswith("int8") and ref_col else None
+            cells = [cls, f"{cyc / macc:.2f}"] + ([f"{ref:.2f}" if ref else "-"] if ref_col else [])
+            print(f"| {' | '.join(cells)} |" if args.markdown else "  ".join(f"{c:>32}" for c in cells))
 
 
 if __name__ == "__main__":

@@ -133,6 +133,34 @@ static void im2col(const ts_conv_t *p, const int8_t *in, int oy, int ox, int16_t
         col[16 + which] = v[8];
         return;
     }
+    if (ic == 3 && p->kh == 3 && p->kw == 3) {
+        /* an RGB first layer: 27 values straight-line into v, then six groups and a tail of 3 */
+        int16_t v[27];
+#pragma GCC unroll 3
+        for (int ky = 0; ky < 3; ky++) {
+            const int iy = iy0 + ky * p->dh;
+            const int row_inside = iy >= 0 && iy < p->ih;
+#pragma GCC unroll 3
+            for (int kx = 0; kx < 3; kx++) {
+                const int ix = ix0 + kx * p->dw;
+                int16_t *dv = v + (ky * 3 + kx) * 3;
+                if (row_inside && ix >= 0 && ix < p->iw) {
+                    const int8_t *x = in + (iy * p->iw + ix) * 3;
+                    dv[0] = (int16_t)(x[0] + off), dv[1] = (int16_t)(x[1] + off), dv[2] = (int16_t)(x[2] + off);
+                } else {
+                    dv[0] = 0, dv[1] = 0, dv[2] = 0;
+                }
+            }
+        }
+        int16_t *d = col + 4 * which;
+#pragma GCC unroll 6
+        for (int g = 0; g < 6; g++, d += 8) {
+            memcpy(d, v + 4 * g, 4 * sizeof *d);
+        }
+        d = col + 48 + 3 * which;
+        d[0] = v[24], d[1] = v[25], d[2] = v[26];
+        return;
+    }
     if ((ic & 3) != 0) {
         /* natural order: four values, skip the other pixel's four, ...; then the tail */
         int16_t *d = col + 4 * which;
