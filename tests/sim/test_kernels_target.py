@@ -18,6 +18,7 @@ from tinyscope.frontend.quantize import quantize_graph
 from tinyscope.frontend.zoo import _Net
 from tinyscope.ir.graph import Graph
 from tinyscope.ir.ops import RELU, AddAttrs, ConvAttrs, OpType, PoolAttrs
+from tinyscope.ir.shapes import same_padding_2d
 from tinyscope.sim import simulate
 
 pytestmark = [pytest.mark.sim,
@@ -55,7 +56,21 @@ def fc_paths() -> Graph:
     return quantize_graph(g, [rng.random((1, 37), dtype=np.float32) for _ in range(4)])
 
 
-@pytest.mark.parametrize("make", [kernel_paths, fc_paths])
+def first_layer_paths() -> Graph:
+    """One input channel: a 5x5 kernel with padding (the run gather, inside and border rows, K % 4 =
+    1), then a strided 3x3 (the straight-line nine taps) on its 6 channels."""
+    n = _Net("first-layer-paths", 9)
+    x = n.b.input("input", (1, 13, 10, 1))
+    a = n.conv(x, "c5x5", 6, 5, same=True)
+    a = n.layer(OpType.MAX_POOL_2D, "pool", [a], PoolAttrs((2, 2), (2, 2), same_padding_2d(13, 10, 2, 2, (2, 2))))
+    b = n.conv(x, "c3x3", 6, 3, stride=(2, 2), same=True)
+    y = n.layer(OpType.ADD, "add", [a, b], AddAttrs(RELU))
+    g = n.b.finish([y])
+    rng = np.random.default_rng(5)
+    return quantize_graph(g, [rng.random((1, 13, 10, 1), dtype=np.float32) for _ in range(4)])
+
+
+@pytest.mark.parametrize("make", [kernel_paths, fc_paths, first_layer_paths])
 def test_int8_kernel_paths_are_bit_exact_on_the_target(make, tmp_path):
     graph = make()
     fw = build_firmware(graph, tmp_path, BuildConfig())

@@ -161,6 +161,34 @@ static void im2col(const ts_conv_t *p, const int8_t *in, int oy, int ox, int16_t
         d[0] = v[24], d[1] = v[25], d[2] = v[26];
         return;
     }
+    if (ic == 1) {
+        /* one input channel, any kernel (KWS: 10x4): a kernel row is a run of input pixels,
+         * gathered without a per-tap channel loop, then copied four values at a time */
+        int16_t v[k_size];
+        int16_t *dv = v;
+        for (int ky = 0; ky < p->kh; ky++, dv += p->kw) {
+            const int iy = iy0 + ky * p->dh;
+            const int8_t *xr = in + iy * p->iw + ix0;
+            if (iy >= 0 && iy < p->ih && ix0 >= 0 && ix0 + (p->kw - 1) * p->dw < p->iw) {
+                for (int kx = 0; kx < p->kw; kx++) {
+                    dv[kx] = (int16_t)(xr[kx * p->dw] + off);
+                }
+            } else {
+                for (int kx = 0; kx < p->kw; kx++) {
+                    const int ix = ix0 + kx * p->dw;
+                    dv[kx] = (int16_t)(iy >= 0 && iy < p->ih && ix >= 0 && ix < p->iw ? xr[kx * p->dw] + off : 0);
+                }
+            }
+        }
+        int16_t *d = col + 4 * which;
+        for (int k = 0; k < k4; k += 4, d += 8) {
+            memcpy(d, v + k, 4 * sizeof *d);
+        }
+        for (int k = k4; k < k_size; k++) {
+            col[2 * k4 + which * tail + (k - k4)] = v[k];
+        }
+        return;
+    }
     if ((ic & 3) != 0) {
         /* natural order: four values, skip the other pixel's four, ...; then the tail */
         int16_t *d = col + 4 * which;
