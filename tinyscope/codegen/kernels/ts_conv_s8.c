@@ -284,11 +284,15 @@ static void matmul(const ts_conv_t *p, const int16_t *col, int8_t *da, int8_t *d
             a01 += c[tail + k] * wp[k];
             a11 += c[tail + k] * wp[tail + k];
         }
-        da[o] = requant(q, a00, o);
-        da[o + 1] = requant(q, a10, o + 1);
+        /* all four results before any store: an int8 store may alias the multipliers, which
+         * would otherwise be loaded again for every output */
+        const int8_t r00 = requant(q, a00, o), r10 = requant(q, a10, o + 1);
+        const int8_t r01 = requant(q, a01, o), r11 = requant(q, a11, o + 1);
+        da[o] = r00;
+        da[o + 1] = r10;
         if (db) {
-            db[o] = requant(q, a01, o);
-            db[o + 1] = requant(q, a11, o + 1);
+            db[o] = r01;
+            db[o + 1] = r11;
         }
     }
     if (o < oc) { /* an odd last channel: natural-order weights */
@@ -345,10 +349,9 @@ static inline __attribute__((always_inline)) void dw3(const dw_args_t a, const q
                 a3 = __smlatt(xo, wo, a3);
             }
         }
-        px[o] = requant(q, a0, o);
-        px[o + 1] = requant(q, a1, o + 1);
-        px[o + 2] = requant(q, a2, o + 2);
-        px[o + 3] = requant(q, a3, o + 3);
+        const int8_t r0 = requant(q, a0, o), r1 = requant(q, a1, o + 1);
+        const int8_t r2 = requant(q, a2, o + 2), r3 = requant(q, a3, o + 3);
+        px[o] = r0, px[o + 1] = r1, px[o + 2] = r2, px[o + 3] = r3;
     }
 }
 #endif
@@ -408,10 +411,9 @@ static void depthwise_pixel(const ts_conv_t *p, const int8_t *in, int oy, int ox
                     a3 = __smlatt(xo, wo, a3);
                 }
             }
-            px[o] = requant(q, a0, o);
-            px[o + 1] = requant(q, a1, o + 1);
-            px[o + 2] = requant(q, a2, o + 2);
-            px[o + 3] = requant(q, a3, o + 3);
+            const int8_t r0 = requant(q, a0, o), r1 = requant(q, a1, o + 1);
+            const int8_t r2 = requant(q, a2, o + 2), r3 = requant(q, a3, o + 3);
+            px[o] = r0, px[o + 1] = r1, px[o + 2] = r2, px[o + 3] = r3;
         }
         return;
     }
