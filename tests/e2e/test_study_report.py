@@ -77,14 +77,14 @@ def test_html_report_renders_in_chromium(seed_study, tmp_path):
     assert 'data-rendered="ok"' in dom, dom[:500]
     m = re.search(r"rendered: (\d+) of (\d+) pictures", dom)
     assert m and m.group(1) == m.group(2) and int(m.group(1)) >= 2  # the bar chart and the timeline
-    for text in ["Configurations", "Layers", "Functions", "Hot loops", "Provenance", "conv_pixel"]:
+    for text in ["Configurations", "Layers", "Functions", "Hot loops", "Provenance", "conv_block4"]:
         assert text in dom
     console = [ln for ln in r.stderr.splitlines() if "CONSOLE" in ln or "Uncaught" in ln]
     assert not console, console
 
 
 def test_memcpy_preset_shows_the_byte_loop(tmp_path):
-    r = _cli("study", "zoo:mnist-cnn", "--preset", "memcpy", "-o", str(tmp_path / "m"), "-j", "2", cwd=tmp_path)
+    r = _cli("study", "zoo:mobilenet-tiny", "--preset", "memcpy", "-o", str(tmp_path / "m"), "-j", "2", cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     rows = json.loads((tmp_path / "m" / "study.json").read_text())["rows"]
     word, byte = rows[0], rows[1]

@@ -16,6 +16,7 @@ from tinyscope.ir.ops import (
     ConvAttrs,
     FullyConnectedAttrs,
     OpType,
+    PadAttrs,
     PoolAttrs,
     ReshapeAttrs,
     SoftmaxAttrs,
@@ -56,6 +57,9 @@ class _Net:
         wt = self.b.const(f"{name}/kernel", self._w((1, k, k, c), k * k))
         bt = self.b.const(f"{name}/bias", self._bias(c))
         pad = same_padding_2d(h, w, k, k, stride)
+        if stride != (1, 1):  # as Keras's MobileNet: ZeroPadding2D (a PAD op), then a 'valid' conv
+            x = self.layer(OpType.PAD, f"{name}_pad", [x], PadAttrs(pad))
+            pad = (0, 0, 0, 0)
         return self.layer(OpType.DEPTHWISE_CONV_2D, name, [x, wt, bt], ConvAttrs(stride, (1, 1), pad, act))
 
     def dense(self, x, name, n, act=RELU) -> str:

@@ -137,8 +137,8 @@ static void conv_block(const ts_conv_t *p, const float *in, float *out, pixel_fn
 /* not inlined nor cloned: one copy of the FMA blocks (code size), called once per 16 x K MACs */
 #define TS_OUTLINE __attribute__((noinline, noclone))
 
-static TS_OUTLINE void block4(const ts_conv_t *p, const float *in, const float *wb, const float *b, const int *base,
-                              int i, int n, float *dst, int stride)
+static TS_OUTLINE void conv_block4(const ts_conv_t *p, const float *in, const float *wb, const float *b,
+                                   const int *base, int i, int n, float *dst, int stride)
 {
     const int ic = p->ic;
     const int s1 = base[1] - base[0], s2 = base[2] - base[0], s3 = base[3] - base[0];
@@ -270,7 +270,7 @@ static TS_OUTLINE void conv_run(const ts_conv_t *p, const float *in, int o, int 
             }
         }
         if (inside) {
-            block4(p, in, wb, b, base, bi, n, dst, stride);
+            conv_block4(p, in, wb, b, base, bi, n, dst, stride);
             i = bi + 4;
         } else {
             single(p, in, wb, b, i / ow, i % ow, n, dst + i * stride);
