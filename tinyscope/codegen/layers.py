@@ -115,7 +115,8 @@ def _check_multipliers(mult: np.ndarray) -> None:
     """ts_requant's division-free form needs QuantizeMultiplier's range: 0 or [2^30, 2^31)."""
     m = np.asarray(mult, np.int64)
     if not np.all((m == 0) | ((m >= 1 << 30) & (m < 1 << 31))):
-        raise ValueError("requantization multiplier outside QuantizeMultiplier's range")
+        raise UnsupportedError("cannot generate C: a requantization multiplier is outside QuantizeMultiplier's "
+                               "range [2^30, 2^31)")
 
 
 def pair_interleaved(w: np.ndarray) -> np.ndarray:
