@@ -75,21 +75,21 @@ def test_html_report_renders_in_chromium(seed_study, tmp_path):
                                     for f in found["figures"]), found["figures"]
     assert any(f["id"] == "study-bars" for f in found["figures"])
     assert found["hidden"] == [], found["hidden"]
-    assert "conv_pixel" in found["text"]
+    assert "conv_block4" in found["text"]
 
 
 def test_memcpy_preset_shows_the_byte_loop(tmp_path):
-    r = _cli("study", "zoo:mnist-cnn", "--preset", "memcpy", "-o", str(tmp_path / "m"), "-j", "2", cwd=tmp_path)
+    r = _cli("study", "zoo:mobilenet-tiny", "--preset", "memcpy", "-o", str(tmp_path / "m"), "-j", "2", cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     rows = json.loads((tmp_path / "m" / "study.json").read_text())["rows"]
     word, byte = rows[0], rows[1]
     # this network copies 16-byte items: the word copy's fixed cost per call is a large part of it, and a
     # byte loop runs at about 3 cycles per byte (ldrb feeds strb in the same cycle; each strb is a
-    # read-modify-write in the store buffer, jnk0le): the byte loop costs clearly more, not 3x
-    assert byte["memcpy_share"] > 1.3 * word["memcpy_share"] > 0
+    # read-modify-write in the store buffer, jnk0le): measured 4.1 % against 1.5 % of the run
+    assert byte["memcpy_share"] > 2 * word["memcpy_share"] > 0
     assert byte["cycles"] > word["cycles"]
-    loops = json.loads((tmp_path / "m" / "run2" / "hotloops.json").read_text())
-    assert any("byte-by-byte" in n for lp in loops for n in lp["notes"]) or byte["memcpy_share"] < 0.02
+    # (naming the byte loop in the hot-loop table is tested on a hand-built run in tests/unit/test_profile.py;
+    # here memcpy is 4 % of the run, below the five hottest loops)
 
 
 def test_run_classifies_the_study_digit(tmp_path):

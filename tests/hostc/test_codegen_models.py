@@ -20,9 +20,9 @@ from ..conftest import SHARED_MODELS, shared_model
 
 pytestmark = pytest.mark.hostc
 
-MODELS = ["zoo:mnist-cnn", "zoo:mnist-cnn-int8", "zoo:tiny-dscnn", "zoo:tiny-dscnn-int8",
-          "mnist_cnn.h5", "mnist_cnn_f32.tflite", "kws_dscnn_f32.tflite", "kws_dscnn_int8.tflite",
-          "ic_resnet8_int8.tflite"]
+MODELS = ["zoo:mnist-cnn", "zoo:mnist-cnn-int8", "zoo:tiny-dscnn", "zoo:tiny-dscnn-int8", "zoo:mobilenet-tiny",
+          "zoo:mobilenet-tiny-int8", "mnist_cnn.h5", "mnist_cnn_f32.tflite", "kws_dscnn_f32.tflite",
+          "kws_dscnn_int8.tflite", "ic_resnet8_int8.tflite"]
 ARM = ["arm-none-eabi-gcc", "-std=c99", "-Wall", "-Wextra", "-Werror", "-mcpu=cortex-m7", "-mthumb",
        "-mfpu=fpv5-d16", "-mfloat-abi=hard", "-O3", "-c"]
 HARNESS = r"""

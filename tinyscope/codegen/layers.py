@@ -102,12 +102,51 @@ def _pool_fields(g: Graph, pool: Op | None) -> dict[str, object]:
 def _requant_arrays(c: Consts, g: Graph, op: Op, channels: int) -> dict[str, object]:
     x, w, out = (g.tensors[op.inputs[0]], g.tensors[op.inputs[1]], g.tensors[op.outputs[0]])
     mult, shift = fx.conv_multipliers(x.quant, w.quant, out.quant, channels)
+    _check_multipliers(mult)
     return {
         "in_offset": -int(x.quant.zero_point[0]), "out_offset": int(out.quant.zero_point[0]),
         "mult": c.add(f"mult:{op.name}", "int32_t", mult.astype(np.int32), f"{op.name} multipliers", False),
         "shift": c.add(f"shift:{op.name}", "int32_t", shift.astype(np.int32), f"{op.name} shifts", False),
         **_q_clamp(op.attrs.act, out),
     }
+
+
+def _check_multipliers(mult: np.ndarray) -> None:
+    """ts_requant's division-free form needs QuantizeMultiplier's range: 0 or [2^30, 2^31)."""
+    m = np.asarray(mult, np.int64)
+    if not np.all((m == 0) | ((m >= 1 << 30) & (m < 1 << 31))):
+        raise UnsupportedError("cannot generate C: a requantization multiplier is outside QuantizeMultiplier's "
+                               "range [2^30, 2^31)")
+
+
+def pair_interleaved(w: np.ndarray) -> np.ndarray:
+    """int8 OHWI conv weights in the order ts_conv2d_s8's matrix product reads them: for each pair of
+    output channels, four k of the first, four k of the second, ...; then the first's K % 4 tail,
+    then the second's; an odd last channel as it is. When ic % 4 != 0 the kernel's columns are in
+    natural order, so each group of four weights is stored as (k, k+2, k+1, k+3) to meet the
+    halves SXTB16 extracts. Same bytes, so no flash is added."""
+    oc, ic = w.shape[0], w.shape[3]
+    flat = w.reshape(oc, -1)
+    k4 = flat.shape[1] & ~3
+    order = [0, 2, 1, 3] if ic % 4 else [0, 1, 2, 3]
+    parts = []
+    for o in range(0, oc - 1, 2):
+        a, b = (flat[o][:k4].reshape(-1, 4)[:, order], flat[o + 1][:k4].reshape(-1, 4)[:, order])
+        parts += [np.stack([a, b], axis=1).ravel(), flat[o][k4:], flat[o + 1][k4:]]
+    if oc % 2:
+        parts.append(flat[-1])
+    return np.concatenate(parts)
+
+
+def channel_blocks4(w: np.ndarray) -> np.ndarray:
+    """float OHWI conv weights as ts_conv2d_f32 reads them: blocks of four output channels, each
+    [k][4]; a last partial block is padded with zeros (4 * k_size * (4 - oc % 4) bytes)."""
+    oc = w.shape[0]
+    flat = w.reshape(oc, -1)
+    pad = (-oc) % 4
+    if pad:
+        flat = np.concatenate([flat, np.zeros((pad, flat.shape[1]), flat.dtype)])
+    return flat.reshape(-1, 4, flat.shape[1]).transpose(0, 2, 1).ravel()
 
 
 def conv(c: Consts, g: Graph, step: Step) -> Call:
@@ -121,7 +160,10 @@ def conv(c: Consts, g: Graph, step: Step) -> Call:
         "kh": w.shape[1], "kw": w.shape[2], "sh": a.stride[0], "sw": a.stride[1],
         "dh": a.dilation[0], "dw": a.dilation[1], "pt": a.padding[0], "pl": a.padding[2],
         "depth_multiplier": a.depth_multiplier,
-        "weights": c.tensor(w), "bias": c.tensor(g.tensors[op.inputs[2]]),
+        "weights": (c.tensor(w) if depthwise else
+                    c.add(f"pairs:{w.name}", "int8_t", pair_interleaved(w.data), w.name, True) if _is_int8(g, op)
+                    else c.add(f"blocks4:{w.name}", "float", channel_blocks4(w.data), w.name, True)),
+        "bias": c.tensor(g.tensors[op.inputs[2]]),
         "pool": _pool_fields(g, step.pool),
     }
     kind = "depthwise" if depthwise else "conv2d"
@@ -159,8 +201,16 @@ def add(c: Consts, g: Graph, step: Step) -> Call:
     out = g.tensors[op.outputs[0]]
     f: dict[str, object] = {"size": out.size}
     if _is_int8(g, op):
-        f.update(fx.add_params(g.tensors[op.inputs[0]].quant, g.tensors[op.inputs[1]].quant, out.quant))
+        params = fx.add_params(g.tensors[op.inputs[0]].quant, g.tensors[op.inputs[1]].quant, out.quant)
+        _check_multipliers(np.array([params["in1_mult"], params["in2_mult"], params["out_mult"]]))
+        f.update(params)
         f.update(_q_clamp(op.attrs.act, out))
+        values = np.arange(-128, 128, dtype=np.int64)
+        for i in (1, 2):  # TFLite's per-element input rescaling, for every int8 value
+            table = fx.multiply_by_quantized_multiplier((values + params[f"in{i}_offset"]) << params["left_shift"],
+                                                        params[f"in{i}_mult"], params[f"in{i}_shift"])
+            f[f"in{i}_table"] = c.add(f"addtable{i}:{op.name}", "int32_t", table.astype(np.int32),
+                                      f"{op.name} input {i} rescaled", False)
         return Call("ts_elementwise.c", "ts_add_t", f, "ts_add_s8")
     f.update(_float_clamp(op.attrs.act))
     return Call("ts_elementwise.c", "ts_add_t", f, "ts_add_f32")

@@ -35,8 +35,13 @@ Result = tuple[dict, dict[str, list[np.ndarray]]]
 
 
 def time_limit(path: Path) -> float:
-    """Five seconds, and one more per 50 MB: reading a sound file takes a small fraction of this."""
+    """CPU seconds for the child: five, and one more per 50 MB (reading a sound file takes a small
+    fraction of this). CPU time, not wall time, so a loaded machine never turns a slow read into a
+    refusal; the wall-clock backstop is WALL_FACTOR times longer."""
     return 5.0 + path.stat().st_size / 50e6
+
+
+WALL_FACTOR = 12  # a child starved of CPU by other work still gets its CPU seconds before the backstop
 
 
 def read_isolated(reader: str, path: Path, check: Callable[[Path, str], dict]) -> Result:
@@ -51,9 +56,9 @@ def read_isolated(reader: str, path: Path, check: Callable[[Path, str], dict]) -
             status = _forked(reader, path, out, limit)
         else:
             status = _spawned(reader, path, out, limit)
-        if status == "timeout":
-            raise ModelError(f"{path}: reading the file took more than {limit:.0f} s; a damaged HDF5 file can "
-                             "make the HDF5 library loop forever")
+        if status in ("timeout", "died by signal SIGXCPU"):
+            raise ModelError(f"{path}: reading the file took more than {limit:.0f} s of CPU; a damaged HDF5 file "
+                             "can make the HDF5 library loop forever")
         error = out / "error.json"
         if error.is_file():
             e = json.loads(error.read_text(encoding="utf-8"))
@@ -71,12 +76,12 @@ def _forked(reader: str, path: Path, out: Path, limit: float) -> str:
         try:
             os.close(done_r)
             faulthandler.disable()  # a crash here is reported by the parent, not dumped on the terminal
-            code = child_main(reader, path, out)
+            code = child_main(reader, path, out, cpu_seconds=limit)
         finally:
             os._exit(code)
     os.close(done_w)
     try:
-        ready, _, _ = select.select([done_r], [], [], limit)
+        ready, _, _ = select.select([done_r], [], [], limit * WALL_FACTOR)
         if not ready:
             return "timeout"
         _, status = os.waitpid(pid, 0)
@@ -93,10 +98,11 @@ def _spawned(reader: str, path: Path, out: Path, limit: float) -> str:
     root = str(Path(__file__).resolve().parents[2])
     env = dict(os.environ)
     env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
-    code = "import sys; from tinyscope.frontend.isolate import child_main; sys.exit(child_main(*sys.argv[1:]))"
+    code = ("import sys; from tinyscope.frontend.isolate import child_main; "
+            "sys.exit(child_main(*sys.argv[1:-1], cpu_seconds=float(sys.argv[-1])))")
     try:
-        r = subprocess.run([sys.executable, "-c", code, reader, str(path), str(out)], env=env,
-                           capture_output=True, timeout=limit)
+        r = subprocess.run([sys.executable, "-c", code, reader, str(path), str(out), str(limit)], env=env,
+                           capture_output=True, timeout=limit * WALL_FACTOR)
     except subprocess.TimeoutExpired:
         return "timeout"
     return "ok" if r.returncode == 0 else (f"died by signal {signal.Signals(-r.returncode).name}"
@@ -110,10 +116,16 @@ def _describe(status: int) -> str:
     return "ok" if code == 0 else f"exit status {code}"
 
 
-def child_main(reader: str, path: str | Path, out: str | Path) -> int:
-    """In the child: limit memory, run the reader, write result.json + weights.npz or error.json."""
+def child_main(reader: str, path: str | Path, out: str | Path, cpu_seconds: float = 0.0) -> int:
+    """In the child: limit memory and CPU time, run the reader, write result.json + weights.npz or
+    error.json."""
     out, path = Path(out), Path(path)
     try:
+        if cpu_seconds > 0:
+            used = resource.getrusage(resource.RUSAGE_SELF)
+            spent = used.ru_utime + used.ru_stime  # a spawned child has already spent its start-up
+            cpu = int(spent + cpu_seconds) + 1
+            resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
         soft, hard = resource.getrlimit(resource.RLIMIT_AS)
         cap = ADDRESS_SPACE if hard == resource.RLIM_INFINITY else min(ADDRESS_SPACE, hard)
         if soft == resource.RLIM_INFINITY or soft > cap:

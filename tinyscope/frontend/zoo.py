@@ -16,6 +16,7 @@ from tinyscope.ir.ops import (
     ConvAttrs,
     FullyConnectedAttrs,
     OpType,
+    PadAttrs,
     PoolAttrs,
     ReshapeAttrs,
     SoftmaxAttrs,
@@ -51,12 +52,15 @@ class _Net:
         bt = self.b.const(f"{name}/bias", self._bias(oc))
         return self.layer(OpType.CONV_2D, name, [x, wt, bt], ConvAttrs(stride, (1, 1), pad, act))
 
-    def depthwise(self, x, name, k, act=RELU) -> str:
+    def depthwise(self, x, name, k, act=RELU, stride=(1, 1)) -> str:
         _, h, w, c = self.b.graph.tensors[x].shape
         wt = self.b.const(f"{name}/kernel", self._w((1, k, k, c), k * k))
         bt = self.b.const(f"{name}/bias", self._bias(c))
-        pad = same_padding_2d(h, w, k, k, (1, 1))
-        return self.layer(OpType.DEPTHWISE_CONV_2D, name, [x, wt, bt], ConvAttrs((1, 1), (1, 1), pad, act))
+        pad = same_padding_2d(h, w, k, k, stride)
+        if stride != (1, 1):  # as Keras's MobileNet: ZeroPadding2D (a PAD op), then a 'valid' conv
+            x = self.layer(OpType.PAD, f"{name}_pad", [x], PadAttrs(pad))
+            pad = (0, 0, 0, 0)
+        return self.layer(OpType.DEPTHWISE_CONV_2D, name, [x, wt, bt], ConvAttrs(stride, (1, 1), pad, act))
 
     def dense(self, x, name, n, act=RELU) -> str:
         fan_in = self.b.graph.tensors[x].shape[-1]
@@ -101,6 +105,24 @@ def tiny_dscnn() -> Graph:
     return n.b.finish([y])
 
 
+def mobilenet_tiny() -> Graph:
+    """A MobileNet-v1-style visual-wake-words net (96x96x3, width 0.25 then narrower): a strided
+    3x3 stem, seven depthwise-separable blocks (four with stride 2), global average pool, 2 classes.
+    4.05 M MACs: the depthwise and pointwise mix of the MLPerf Tiny VWW model at a sixth of its size."""
+    n = _Net("mobilenet-tiny", SEED + 2)
+    x = n.b.input("input", (1, 96, 96, 3))
+    y = n.conv(x, "conv_stem", 8, 3, stride=(2, 2), same=True)
+    for i, (oc, stride) in enumerate([(16, 1), (32, 2), (32, 1), (64, 2), (64, 1), (128, 2), (128, 1)], 1):
+        y = n.depthwise(y, f"dw_{i}", 3, stride=(stride, stride))
+        y = n.conv(y, f"pw_{i}", oc, 1)
+    _, h, w, _ = n.b.graph.tensors[y].shape
+    y = n.layer(OpType.AVERAGE_POOL_2D, "global_pool", [y], PoolAttrs((h, w), (h, w)))
+    y = n.flatten(y, "flatten")
+    y = n.dense(y, "classifier", 2, act=ConvAttrs().act)
+    y = n.layer(OpType.SOFTMAX, "softmax", [y], SoftmaxAttrs())
+    return n.b.finish([y])
+
+
 def _int8(make: Callable[[], Graph], name: str) -> Callable[[], Graph]:
     def build() -> Graph:
         g = make()
@@ -117,6 +139,8 @@ MODELS: dict[str, Callable[[], Graph]] = {
     "mnist-cnn-int8": _int8(mnist_cnn, "mnist-cnn-int8"),
     "tiny-dscnn": tiny_dscnn,
     "tiny-dscnn-int8": _int8(tiny_dscnn, "tiny-dscnn-int8"),
+    "mobilenet-tiny": mobilenet_tiny,
+    "mobilenet-tiny-int8": _int8(mobilenet_tiny, "mobilenet-tiny-int8"),
 }
 NAMES = sorted(MODELS)
 

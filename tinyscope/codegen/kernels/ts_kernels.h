@@ -29,21 +29,66 @@ static inline int32_t ts_rdbpot(int32_t x, int exponent)
     return (x >> exponent) + (remainder > threshold ? 1 : 0);
 }
 
-static inline int32_t ts_requant(int32_t x, int32_t mult, int32_t shift)
+/* MultiplyByQuantizedMultiplier as TFLite writes it (64-bit division): kept for shift >= 0. */
+static inline int32_t ts_requant_ref(int32_t x, int32_t mult, int32_t shift)
 {
     int left = shift > 0 ? shift : 0;
     int right = shift > 0 ? 0 : -shift;
     return ts_rdbpot(ts_srdhm((int64_t)x * ((int64_t)1 << left), mult), right);
 }
 
+/* MultiplyByQuantizedMultiplier, bit-exact, without a division: two SMLALs and a shift.
+ * For shift = -e < 0 and mult in {0} U [2^30, 2^31) (QuantizeMultiplier's range; the generator
+ * checks it), SaturatingRoundingDoublingHighMul never saturates and equals floor((x*mult + 2^30)
+ * / 2^31), and RoundingDivideByPOT(h, e) = floor((h + 2^(e-1) - [h < 0]) / 2^e) with
+ * [h < 0] = [x < 0]. The two floors nest into one: (x*mult + 2^30 + 2^(30+e) - [x < 0]*2^31)
+ * >> (31 + e), which fits in 64 bits. */
+static inline int32_t ts_requant(int32_t x, int32_t mult, int32_t shift)
+{
+    if (shift >= 0) {
+        return ts_requant_ref(x, mult, shift);
+    }
+    const int e = -shift;
+    const uint32_t t = 1u << e;
+#if defined(__ARM_FEATURE_DSP)
+    /* the 64-bit accumulator in two registers, two SMLALs (GCC turns the C form's sign term into
+     * five instructions) */
+    uint32_t lo = 0x40000000u + (t << 30);
+    int32_t hi = (int32_t)(t >> 2);
+    __asm__("smlal %0, %1, %2, %3" : "+r"(lo), "+r"(hi) : "r"(x), "r"(mult));
+    __asm__("smlal %0, %1, %2, %3" : "+r"(lo), "+r"(hi) : "r"((int32_t)((uint32_t)x >> 31)), "r"(INT32_MIN));
+    return hi >> (e - 1);
+#else
+    int64_t acc = (int64_t)(((uint64_t)(t >> 2) << 32) | (uint32_t)(0x40000000u + (t << 30)));
+    acc += (int64_t)x * mult;
+    acc += (int64_t)(int32_t)((uint32_t)x >> 31) * INT32_MIN; /* - 2^31 when x < 0 */
+    return (int32_t)(acc >> 32) >> (e - 1);
+#endif
+}
+
 static inline int32_t ts_clampi(int32_t v, int32_t lo, int32_t hi)
 {
-    return v < lo ? lo : (v > hi ? hi : v);
+    v = v < lo ? lo : v; /* two conditional moves, no branch */
+    return v > hi ? hi : v;
+}
+
+/* FPv5 has VMAXNM/VMINNM: a clamp without VCMP, VMRS and a branch (same value for non-NaN v). */
+static inline float ts_maxf(float a, float b)
+{
+#if defined(__ARM_FEATURE_NUMERIC_MAXMIN)
+    return __builtin_fmaxf(a, b);
+#else
+    return a > b ? a : b;
+#endif
 }
 
 static inline float ts_clampf(float v, float lo, float hi)
 {
+#if defined(__ARM_FEATURE_NUMERIC_MAXMIN)
+    return __builtin_fminf(__builtin_fmaxf(v, lo), hi);
+#else
     return v < lo ? lo : (v > hi ? hi : v);
+#endif
 }
 
 /* ---- pooling fused after a conv (the pre-pool tensor never exists in memory) ---- */
@@ -108,6 +153,7 @@ typedef struct {
     int32_t left_shift, in1_offset, in2_offset, out_offset;
     int32_t in1_mult, in1_shift, in2_mult, in2_shift, out_mult, out_shift;
     int32_t qlo, qhi;
+    const int32_t *in1_table, *in2_table; /* int8: each input value's rescaled form, 256 entries */
 } ts_add_t;
 
 void ts_add_f32(const ts_add_t *p, const float *a, const float *b, float *out);

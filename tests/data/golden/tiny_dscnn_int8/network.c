@@ -24,11 +24,13 @@ extern const int8_t network_c8[64];  /* pw_1_kernel */
 extern const int32_t network_c9[8];  /* pw_1_bias */
 extern const int32_t network_c10[8];  /* pw_1 multipliers */
 extern const int32_t network_c11[8];  /* pw_1 shifts */
-extern const int8_t network_c12[32];  /* classifier_kernel */
-extern const int32_t network_c13[4];  /* classifier_bias */
-extern const int32_t network_c14[4];  /* classifier multipliers */
-extern const int32_t network_c15[4];  /* classifier shifts */
-extern const float network_c16[256];  /* softmax exp table */
+extern const int32_t network_c12[256];  /* residual input 1 rescaled */
+extern const int32_t network_c13[256];  /* residual input 2 rescaled */
+extern const int8_t network_c14[32];  /* classifier_kernel */
+extern const int32_t network_c15[4];  /* classifier_bias */
+extern const int32_t network_c16[4];  /* classifier multipliers */
+extern const int32_t network_c17[4];  /* classifier shifts */
+extern const float network_c18[256];  /* softmax exp table */
 
 /* layer 0: CONV_2D conv_stem */
 static const ts_conv_t network_layer0 = { .ih = 16, .iw = 12, .ic = 1, .oh = 8, .ow = 6, .oc = 8, .kh = 3, .kw = 3, .sh = 2, .sw = 2, .dh = 1, .dw = 1, .pt = 0, .pl = 0, .depth_multiplier = 1, .weights = network_c0, .bias = network_c1, .pool = { .kind = TS_POOL_NONE }, .in_offset = 128, .out_offset = -128, .mult = network_c2, .shift = network_c3, .qlo = -128, .qhi = 127 };
@@ -37,13 +39,13 @@ static const ts_conv_t network_layer1 = { .ih = 8, .iw = 6, .ic = 8, .oh = 8, .o
 /* layer 2: CONV_2D pw_1 */
 static const ts_conv_t network_layer2 = { .ih = 8, .iw = 6, .ic = 8, .oh = 8, .ow = 6, .oc = 8, .kh = 1, .kw = 1, .sh = 1, .sw = 1, .dh = 1, .dw = 1, .pt = 0, .pl = 0, .depth_multiplier = 1, .weights = network_c8, .bias = network_c9, .pool = { .kind = TS_POOL_NONE }, .in_offset = 128, .out_offset = -128, .mult = network_c10, .shift = network_c11, .qlo = -128, .qhi = 127 };
 /* layer 3: ADD residual */
-static const ts_add_t network_layer3 = { .size = 384, .left_shift = 20, .in1_offset = 128, .in2_offset = 128, .out_offset = -128, .in1_mult = 1073741824, .in1_shift = 0, .in2_mult = 1963516857, .in2_shift = -2, .out_mult = 1739611722, .out_shift = -19, .qlo = -128, .qhi = 127 };
+static const ts_add_t network_layer3 = { .size = 384, .left_shift = 20, .in1_offset = 128, .in2_offset = 128, .out_offset = -128, .in1_mult = 1073741824, .in1_shift = 0, .in2_mult = 1963516857, .in2_shift = -2, .out_mult = 1739611722, .out_shift = -19, .qlo = -128, .qhi = 127, .in1_table = network_c12, .in2_table = network_c13 };
 /* layer 4: AVERAGE_POOL_2D global_pool */
 static const ts_pool2d_t network_layer4 = { .ih = 8, .iw = 6, .c = 8, .pool = { .kind = TS_POOL_AVG, .kh = 8, .kw = 6, .sh = 8, .sw = 6, .pt = 0, .pl = 0, .oh = 1, .ow = 1, .qlo = -128, .qhi = 127 } };
 /* layer 5: FULLY_CONNECTED classifier */
-static const ts_fc_t network_layer5 = { .batch = 1, .in_features = 8, .out_features = 4, .weights = network_c12, .bias = network_c13, .in_offset = 128, .out_offset = -98, .mult = network_c14, .shift = network_c15, .qlo = -128, .qhi = 127, .w_offset = 0 };
+static const ts_fc_t network_layer5 = { .batch = 1, .in_features = 8, .out_features = 4, .weights = network_c14, .bias = network_c15, .in_offset = 128, .out_offset = -98, .mult = network_c16, .shift = network_c17, .qlo = -128, .qhi = 127, .w_offset = 0 };
 /* layer 6: SOFTMAX softmax */
-static const ts_softmax_t network_layer6 = { .rows = 1, .depth = 4, .beta = 1.0f, .table = network_c16, .out_scale = 0.00390625f, .out_zero_point = -128 };
+static const ts_softmax_t network_layer6 = { .rows = 1, .depth = 4, .beta = 1.0f, .table = network_c18, .out_scale = 0.00390625f, .out_zero_point = -128 };
 
 static const char *const network_names[7] = {
     "conv_stem",
