@@ -28,7 +28,7 @@ test: setup
 	$(PY) -m pytest -q -n 2 --durations=15 -p no:cacheprovider
 
 test-fast: setup
-	$(PY) -m pytest -q -m "not sim and not e2e"
+	$(PY) -m pytest -q -m "not sim and not e2e and not fuzz"
 
 lint: setup
 	$(PY) -m ruff check tinyscope tests bench

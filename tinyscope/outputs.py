@@ -16,6 +16,13 @@ from pathlib import Path
 
 from tinyscope.errors import InputError
 
+# The files of a profile folder, by role, written once: profile writes them, report reads them
+# (docs/profile-files.md describes each).
+PROFILE_FILES = {"run": "run.json", "functions": "functions.csv", "layers": "layers.csv", "loops": "hotloops.json",
+                 "blocks": "hotblocks.json", "trace": "trace.json", "folded": "stacks.folded", "sim": "sim.npz",
+                 "timeline_png": "timeline.png", "timeline_svg": "timeline.svg",
+                 "speedscope": "profile.speedscope.json", "callgrind": "callgrind.out", "report": "report.html"}
+
 
 def check_folder(dest: str | Path, option: str = "-o") -> Path:
     """``dest`` can become an output folder: it is a folder or does not exist yet."""

@@ -6,7 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
-from tinyscope.cli.base import Command, out, write_outputs
+from tinyscope.cli.base import MODEL_HELP, Command, out, write_outputs
 from tinyscope.frontend import load
 from tinyscope.plan.analyze import analyze
 from tinyscope.report.analyze_text import render_analyze
@@ -17,7 +17,7 @@ class AnalyzeCommand(Command):
     HELP = "report params, MACC, weights (ro), activations (rw) and ram (total) of a model"
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
-        parser.add_argument("model", help="a .tflite, .h5, .keras or .onnx file, or zoo:<name>")
+        parser.add_argument("model", help=MODEL_HELP)
         parser.add_argument("--json", action="store_true",
                             help="print one JSON object (docs/analyze-json.md)")
         parser.add_argument("-o", "--output", type=Path, metavar="DIR",

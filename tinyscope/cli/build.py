@@ -8,7 +8,7 @@ from pathlib import Path
 
 from tinyscope.build.firmware import Firmware, build_firmware
 from tinyscope.build.options import add_build_arguments, config_from_args
-from tinyscope.cli.base import Command, out
+from tinyscope.cli.base import MODEL_HELP, Command, out
 from tinyscope.frontend import load
 from tinyscope.report.tables import render, table
 
@@ -28,7 +28,7 @@ class BuildCommand(Command):
     HELP = "build firmware (generated C + harness + linker script) for a target and a memory placement"
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
-        parser.add_argument("model", help="a .tflite, .h5, .keras or .onnx file, or zoo:<name>")
+        parser.add_argument("model", help=MODEL_HELP)
         parser.add_argument("--json", action="store_true", help="print build.json (provenance, usage) instead")
         parser.add_argument("-o", "--output", type=Path, default=Path("firmware"),
                             help="folder to write (default: ./firmware)")

@@ -6,7 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
-from tinyscope.cli.base import Command, out
+from tinyscope.cli.base import MODEL_HELP, Command, out
 from tinyscope.codegen import generate
 from tinyscope.codegen.cnames import check_prefix
 from tinyscope.frontend import load
@@ -19,7 +19,7 @@ class GenerateCommand(Command):
     HELP = "write a self-contained C99 library for a model (NAME.c/.h, NAME_weights.c, kernels)"
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
-        parser.add_argument("model", help="a .tflite, .h5, .keras or .onnx file, or zoo:<name>")
+        parser.add_argument("model", help=MODEL_HELP)
         parser.add_argument("-o", "--output", type=Path, required=True, metavar="DIR", help="output folder")
         parser.add_argument("--name", default="network", help="C prefix of every symbol (default: network)")
         parser.add_argument("--json", action="store_true", help="print the written files and sizes as JSON")

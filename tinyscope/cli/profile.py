@@ -9,7 +9,7 @@ import json
 from pathlib import Path
 
 from tinyscope.build.options import add_build_arguments, config_from_args
-from tinyscope.cli.base import Command, count, out
+from tinyscope.cli.base import MODEL_HELP, Command, count, out
 from tinyscope.outputs import check_folder
 
 
@@ -18,7 +18,7 @@ class ProfileCommand(Command):
     HELP = "simulate a model's firmware and show where every cycle goes (functions, layers, stalls, hot loops)"
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
-        parser.add_argument("model", help="a .tflite, .h5, .keras or .onnx file, or zoo:<name>")
+        parser.add_argument("model", help=MODEL_HELP)
         add_build_arguments(parser)
         parser.add_argument("-o", "--output", type=Path, default=Path("out/profile"), metavar="DIR",
                             help="where report.html, run.json, CSV tables, trace.json and the exports go "

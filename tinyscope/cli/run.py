@@ -14,7 +14,7 @@ from tinyscope.build.firmware import Firmware
 from tinyscope.build.options import add_build_arguments, config_from_args
 from tinyscope.build.protocol import HarnessOutput, parse_output
 from tinyscope.build.qemu import run_qemu
-from tinyscope.cli.base import Command, out, write_outputs
+from tinyscope.cli.base import MODEL_HELP, Command, out, write_outputs
 from tinyscope.cli.build import usage_table
 from tinyscope.frontend import load
 from tinyscope.outputs import check_folder
@@ -43,7 +43,7 @@ class RunCommand(Command):
     HELP = "build the firmware (cached), run it in the simulator, print cycles, time and output agreement"
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
-        parser.add_argument("model", help="a .tflite, .h5, .keras or .onnx file, or zoo:<name>")
+        parser.add_argument("model", help=MODEL_HELP)
         add_build_arguments(parser)
         parser.add_argument("--engine", choices=("sim", "qemu"), default="sim",
                             help="sim: tinyscope's Cortex-M7 timing simulator; qemu: functional only, "

@@ -12,7 +12,7 @@ from pathlib import Path
 from rich.progress import Progress
 
 from tinyscope.build.options import TARGET_HELP, target_arg
-from tinyscope.cli.base import Command, count, out
+from tinyscope.cli.base import MODEL_HELP, Command, count, out
 from tinyscope.errors import InputError
 from tinyscope.frontend import EXTENSIONS, load
 from tinyscope.outputs import check_folder
@@ -36,7 +36,7 @@ class StudyCommand(Command):
     HELP = "run many memory/cache/libc configurations of one model (or a folder of models) and compare them"
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
-        parser.add_argument("model", help="a .tflite, .h5, .keras or .onnx file, zoo:<name>, or a folder of models")
+        parser.add_argument("model", help=MODEL_HELP + ", or a folder of models")
         g = parser.add_mutually_exclusive_group()
         g.add_argument("--preset", choices=tuple(PRESETS), default="seed",
                        help="seed: the study's 7 configurations; memcpy: configuration 1 with nano and nano-bytecopy")

@@ -20,7 +20,7 @@ from tinyscope.build.protocol import HarnessOutput, parse_output
 from tinyscope.errors import SimError
 from tinyscope.frontend import load
 from tinyscope.ir.graph import Graph
-from tinyscope.outputs import staged_folder
+from tinyscope.outputs import PROFILE_FILES, staged_folder
 from tinyscope.plan.analyze import ModelFigures, analyze
 from tinyscope.profile.exports import callgrind, speedscope, write_speedscope
 from tinyscope.profile.functions import FunctionRow, function_table
@@ -162,10 +162,7 @@ def layer_rows(p: Profile) -> list[dict]:
 
 def write_profile(p: Profile, out: Path, finish: Callable[[Path], object] | None = None) -> dict[str, Path]:
     """Machine-readable results and pictures of one profile, in ``out`` (all files or none)."""
-    names = {"run": "run.json", "functions": "functions.csv", "layers": "layers.csv", "loops": "hotloops.json",
-             "blocks": "hotblocks.json", "trace": "trace.json", "folded": "stacks.folded", "sim": "sim.npz",
-             "timeline_png": "timeline.png", "timeline_svg": "timeline.svg",
-             "speedscope": "profile.speedscope.json", "callgrind": "callgrind.out", "report": "report.html"}
+    names = PROFILE_FILES
     with staged_folder(out) as tmp:
         files = {k: tmp / v for k, v in names.items()}
         files["run"].write_text(json.dumps(p.summary(), indent=2))

@@ -22,6 +22,7 @@ import jinja2
 from markupsafe import Markup
 
 from tinyscope.errors import InputError
+from tinyscope.outputs import PROFILE_FILES as F
 from tinyscope.outputs import staged_folder
 from tinyscope.report.names import short_names
 from tinyscope.report.regions import hot_regions
@@ -109,7 +110,7 @@ def _num(v, kind=int):
 
 
 def _layers(folder: Path) -> list[dict]:
-    rows = _csv(folder / "layers.csv")
+    rows = _csv(folder / F["layers"])
     shorts = short_names([r["name"] for r in rows])
     out = []
     for r, short in zip(rows, shorts):
@@ -124,7 +125,7 @@ def _layers(folder: Path) -> list[dict]:
 
 def _functions(folder: Path) -> list[dict]:
     out = []
-    for r in _csv(folder / "functions.csv"):
+    for r in _csv(folder / F["functions"]):
         acc = _num(r.get("dcache_access"))
         out.append({"name": r["function"], "calls": _num(r.get("calls")), "exclusive": _num(r.get("exclusive")),
                     "inclusive": _num(r.get("inclusive")), "share": _num(r.get("share"), float),
@@ -137,7 +138,7 @@ def _functions(folder: Path) -> list[dict]:
 
 def _hot(folder: Path, top: int = 5) -> list[dict]:
     """Each hot region once (as the terminal lists them): loops and blocks that share no instruction."""
-    return hot_regions(_json(folder / "hotloops.json", []), _json(folder / "hotblocks.json", []), top)
+    return hot_regions(_json(folder / F["loops"], []), _json(folder / F["blocks"], []), top)
 
 
 def _timeline_figure(trace: dict, cpu_hz: int, layers: list[dict]) -> dict | None:
@@ -256,7 +257,7 @@ def _normalize(run: dict) -> dict:
 
 def profile_view(folder: Path, prefix: str = "") -> dict:
     """Everything the profile sections show, read from a profile folder's files."""
-    run = _json(folder / "run.json", None)
+    run = _json(folder / F["run"], None)
     if run is None:
         raise InputError(f"{folder}: no run.json (not a profile folder)")
     run = _normalize(run)
@@ -302,11 +303,11 @@ def profile_view(folder: Path, prefix: str = "") -> dict:
                       "hovertemplate": "%{y}: %{x:.2f}% (%{customdata[0]} of %{customdata[1]})<extra></extra>"}],
             "layout": {"height": 110 + 26 * len(rated), "margin": {"l": 10, "r": 10, "t": 30, "b": 40},
                        "xaxis": {"title": {"text": "D-cache miss rate (%)"}}, "yaxis": {"automargin": True}}}
-    trace = _json(folder / "trace.json", {})
+    trace = _json(folder / F["trace"], {})
     tl = _timeline_figure(trace, run.get("cpu_hz", 1), layers) if trace else None
     if tl:
         figures["timeline"] = tl
-    folded = (folder / "stacks.folded").read_text() if (folder / "stacks.folded").is_file() else ""
+    folded = (folder / F["folded"]).read_text() if (folder / F["folded"]).is_file() else ""
     flame = _flame_figure(folded)
     if flame:
         figures["flame"] = flame
@@ -377,10 +378,10 @@ def render_html(folder: Path, out: Path | None = None) -> str:
         figures: dict[str, dict] = {}
         for i, r in enumerate(study.get("results", [])):
             run_folder = Path(r.get("folder", ""))
-            if not run_folder.is_absolute() and not (run_folder / "run.json").is_file():
+            if not run_folder.is_absolute() and not (run_folder / F["run"]).is_file():
                 run_folder = folder / run_folder.name  # recorded relative to where the study ran
             view = None
-            if r.get("ok") and (run_folder / "run.json").is_file():
+            if r.get("ok") and (run_folder / F["run"]).is_file():
                 view = profile_view(run_folder, prefix=f"run{i + 1}-")
                 figures.update(view["figures"])
             link = None
@@ -404,7 +405,7 @@ def render_html(folder: Path, out: Path | None = None) -> str:
         page = _env().get_template("study.html").render(
             title=title, study=study, rows=rows, runs=runs, version=__version__, has_bars=bool(ok),
             **_assets(figures))
-    elif (folder / "run.json").is_file():
+    elif (folder / F["run"]).is_file():
         view = profile_view(folder)
         run = view["run"]
         title = f"tinyscope profile: {run.get('model', '?')} on {run.get('target', '?')}"
