@@ -89,16 +89,11 @@ static void conv_block(const ts_conv_t *p, const float *in, float *out, pixel_fn
         for (int qx = 0; qx < pl->ow; qx++) {
             float *dst = out + (py * pl->ow + qx) * p->oc;
             int count = 0;
-            for (int wy = 0; wy < pl->kh; wy++) {
-                const int cy = py * pl->sh - pl->pt + wy;
-                if (cy < 0 || cy >= p->oh) {
-                    continue;
-                }
-                for (int wx = 0; wx < pl->kw; wx++) {
-                    const int cx = qx * pl->sw - pl->pl + wx;
-                    if (cx < 0 || cx >= p->ow) {
-                        continue;
-                    }
+            int y0, y1, x0, x1;
+            ts_pool_span(py, pl->kh, pl->sh, pl->pt, p->oh, &y0, &y1);
+            ts_pool_span(qx, pl->kw, pl->sw, pl->pl, p->ow, &x0, &x1);
+            for (int cy = y0; cy < y1; cy++) {
+                for (int cx = x0; cx < x1; cx++) {
                     pixel(p, in, cy, cx, o0, o1, px);
                     if (count == 0) {
                         for (int o = o0; o < o1; o++) {
@@ -299,20 +294,15 @@ void ts_conv2d_f32(const ts_conv_t *p, const float *in, float *out)
             for (int k = 0; k < pl->ow * 4; k++) {
                 acc[k] = pl->kind == TS_POOL_MAX ? -3.402823466e+38f : 0.0f;
             }
-            int rows = 0;
-            for (int wy = 0; wy < pl->kh; wy++) {
-                const int cy = py * pl->sh - pl->pt + wy;
-                if (cy < 0 || cy >= p->oh) {
-                    continue;
-                }
-                rows++;
+            int y0, y1;
+            ts_pool_span(py, pl->kh, pl->sh, pl->pt, p->oh, &y0, &y1);
+            const int rows = y1 - y0;
+            for (int cy = y0; cy < y1; cy++) {
                 conv_run(p, in, o, n, cy * p->ow, p->ow, row, 4);
                 for (int qx = 0; qx < pl->ow; qx++) {
-                    for (int wx = 0; wx < pl->kw; wx++) {
-                        const int cx = qx * pl->sw - pl->pl + wx;
-                        if (cx < 0 || cx >= p->ow) {
-                            continue;
-                        }
+                    int x0, x1;
+                    ts_pool_span(qx, pl->kw, pl->sw, pl->pl, p->ow, &x0, &x1);
+                    for (int cx = x0; cx < x1; cx++) {
                         float *d = acc + qx * 4;
                         const float *v = row + cx * 4;
                         if (int_max) {
@@ -337,11 +327,9 @@ void ts_conv2d_f32(const ts_conv_t *p, const float *in, float *out)
                 }
             }
             for (int qx = 0; qx < pl->ow; qx++) {
-                int cols = 0;
-                for (int wx = 0; wx < pl->kw; wx++) {
-                    const int cx = qx * pl->sw - pl->pl + wx;
-                    cols += cx >= 0 && cx < p->ow;
-                }
+                int x0, x1;
+                ts_pool_span(qx, pl->kw, pl->sw, pl->pl, p->ow, &x0, &x1);
+                const int cols = x1 - x0;
                 float *dst = out + (py * pl->ow + qx) * oc + o;
                 for (int j = 0; j < n; j++) {
                     const float v = pl->kind == TS_POOL_AVG ? acc[qx * 4 + j] / (float)(rows * cols) : acc[qx * 4 + j];

@@ -479,16 +479,14 @@ static void drive(const job_t *j, int8_t *out)
     int yx[2 * pl->kh * pl->kw];
     for (int py = 0; py < pl->oh; py++) {
         for (int qx = 0; qx < pl->ow; qx++) {
-            int count = 0;
-            for (int wy = 0; wy < pl->kh; wy++) {
-                const int cy = py * pl->sh - pl->pt + wy;
-                for (int wx = 0; wx < pl->kw; wx++) {
-                    const int cx = qx * pl->sw - pl->pl + wx;
-                    if (cy >= 0 && cy < p->oh && cx >= 0 && cx < p->ow) {
-                        yx[2 * count] = cy;
-                        yx[2 * count + 1] = cx;
-                        count++;
-                    }
+            int count = 0, y0, y1, x0, x1;
+            ts_pool_span(py, pl->kh, pl->sh, pl->pt, p->oh, &y0, &y1);
+            ts_pool_span(qx, pl->kw, pl->sw, pl->pl, p->ow, &x0, &x1);
+            for (int cy = y0; cy < y1; cy++) {
+                for (int cx = x0; cx < x1; cx++) {
+                    yx[2 * count] = cy;
+                    yx[2 * count + 1] = cx;
+                    count++;
                 }
             }
             for (int n = 0; n < count; n += 2) {

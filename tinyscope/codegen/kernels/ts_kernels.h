@@ -102,6 +102,16 @@ typedef struct {
     int32_t qlo, qhi;               /* int8: the pool's own clamp */
 } ts_pool_t;
 
+/* The one pooling-window walk: along one axis, the input range [*lo, *hi) that output position o
+ * covers with window k, stride s and padding pad, clipped to an input of n. Every pooling kernel,
+ * fused into a conv or not, walks its window as the product of two such spans. */
+static inline void ts_pool_span(int o, int k, int s, int pad, int n, int *lo, int *hi)
+{
+    const int first = o * s - pad;
+    *lo = first < 0 ? 0 : first;
+    *hi = first + k > n ? n : first + k;
+}
+
 /* ---- convolution (CONV_2D and DEPTHWISE_CONV_2D) ---- */
 typedef struct {
     int ih, iw, ic;                 /* input */

@@ -8,16 +8,11 @@ void ts_pool_f32(const ts_pool2d_t *p, const float *in, float *out)
         for (int px = 0; px < pl->ow; px++) {
             float *dst = out + (py * pl->ow + px) * p->c;
             int count = 0;
-            for (int wy = 0; wy < pl->kh; wy++) {
-                const int y = py * pl->sh - pl->pt + wy;
-                if (y < 0 || y >= p->ih) {
-                    continue;
-                }
-                for (int wx = 0; wx < pl->kw; wx++) {
-                    const int x = px * pl->sw - pl->pl + wx;
-                    if (x < 0 || x >= p->iw) {
-                        continue;
-                    }
+            int y0, y1, x0, x1;
+            ts_pool_span(py, pl->kh, pl->sh, pl->pt, p->ih, &y0, &y1);
+            ts_pool_span(px, pl->kw, pl->sw, pl->pl, p->iw, &x0, &x1);
+            for (int y = y0; y < y1; y++) {
+                for (int x = x0; x < x1; x++) {
                     const float *src = in + (y * p->iw + x) * p->c;
                     for (int c = 0; c < p->c; c++) {
                         if (count == 0) {
@@ -46,16 +41,11 @@ void ts_pool_s8(const ts_pool2d_t *p, const int8_t *in, int8_t *out)
     for (int py = 0; py < pl->oh; py++) {
         for (int px = 0; px < pl->ow; px++) {
             int count = 0;
-            for (int wy = 0; wy < pl->kh; wy++) {
-                const int y = py * pl->sh - pl->pt + wy;
-                if (y < 0 || y >= p->ih) {
-                    continue;
-                }
-                for (int wx = 0; wx < pl->kw; wx++) {
-                    const int x = px * pl->sw - pl->pl + wx;
-                    if (x < 0 || x >= p->iw) {
-                        continue;
-                    }
+            int y0, y1, x0, x1;
+            ts_pool_span(py, pl->kh, pl->sh, pl->pt, p->ih, &y0, &y1);
+            ts_pool_span(px, pl->kw, pl->sw, pl->pl, p->iw, &x0, &x1);
+            for (int y = y0; y < y1; y++) {
+                for (int x = x0; x < x1; x++) {
                     const int8_t *src = in + (y * p->iw + x) * p->c;
                     for (int c = 0; c < p->c; c++) {
                         if (count == 0) {
