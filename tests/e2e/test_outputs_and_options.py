@@ -15,10 +15,10 @@ from pathlib import Path
 import pytest
 
 import tinyscope
-from tinyscope.build import toolchain
-from tinyscope.build.config import BuildConfig
-from tinyscope.build.firmware import firmware_sources
 from tinyscope.errors import InputError
+from tinyscope.firmware import toolchain
+from tinyscope.firmware.config import BuildConfig
+from tinyscope.firmware.firmware import firmware_sources
 from tinyscope.outputs import staged_folder
 from tinyscope.study.grid import load_grid, preset
 from tinyscope.study.runner import _key, read_log, run_grid, study_lock
@@ -122,7 +122,7 @@ def test_unreachable_scheduler_is_one_line_within_ten_seconds(tmp_path):
     t0 = time.monotonic()
     r = cli("study", "zoo:tiny-dscnn", "--scheduler", "tcp://127.0.0.1:9", "-o", str(tmp_path / "s"))
     assert "--scheduler" in one_line_error(r)
-    assert time.monotonic() - t0 < 15  # 8 s connect timeout + interpreter start-up, on a loaded machine
+    assert time.monotonic() - t0 < 20  # a 5 s connect timeout + start-up (dask), with room for a loaded machine
 
 
 GRIDS = {

@@ -7,7 +7,7 @@ import shutil
 
 import pytest
 
-from tinyscope.build.config import BuildConfig
+from tinyscope.firmware.config import BuildConfig
 from tinyscope.study.grid import Run
 from tinyscope.study.runner import run_grid
 

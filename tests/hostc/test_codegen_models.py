@@ -11,8 +11,8 @@ import pytest
 
 import tinyscope
 from tinyscope import reference
-from tinyscope.build.host import HostNetwork, compile_host
 from tinyscope.codegen import generate
+from tinyscope.firmware.host import HostNetwork, compile_host
 from tinyscope.reference.inputs import load_inputs, random_inputs
 from tinyscope.report.metrics import compare
 

@@ -24,10 +24,10 @@ from onnx import TensorProto, helper, numpy_helper
 
 from tests.conftest import shared_model
 from tinyscope import reference
-from tinyscope.build.host import HostNetwork, compile_host
 from tinyscope.codegen import generate
 from tinyscope.codegen.cnames import comment, identifier, string_literal
 from tinyscope.codegen.render import render
+from tinyscope.firmware.host import HostNetwork, compile_host
 from tinyscope.frontend import load
 from tinyscope.ir import RELU, ConvAttrs, FullyConnectedAttrs, OpType, PoolAttrs, ReshapeAttrs
 from tinyscope.ir.builder import GraphBuilder

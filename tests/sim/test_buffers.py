@@ -7,8 +7,8 @@ import shutil
 
 import pytest
 
-from tinyscope.build.config import BuildConfig
-from tinyscope.build.firmware import build_firmware
+from tinyscope.firmware.config import BuildConfig
+from tinyscope.firmware.firmware import build_firmware
 from tinyscope.frontend import load
 from tinyscope.sim import simulate
 

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from elftools.elf.elffile import ELFFile
 
-from tinyscope.build.config import BuildConfig
-from tinyscope.build.firmware import build_firmware
 from tinyscope.errors import PlanError
+from tinyscope.firmware.config import BuildConfig
+from tinyscope.firmware.firmware import build_firmware
 from tinyscope.frontend import load
 from tinyscope.targets import TARGETS, load_target
 
@@ -77,7 +77,7 @@ def test_f7_code_through_the_itcm_flash_mirror(graph, tmp_path: Path) -> None:
 
 
 def test_harness_switches_caches_and_marks_layers_on_itm(graph, tmp_path: Path) -> None:
-    from tinyscope.build.protocol import parse_output
+    from tinyscope.firmware.protocol import parse_output
     from tinyscope.sim import simulate
     from tinyscope.targets.armv7m import ITM_LAYER_PORT, decode_itm_layer
 
@@ -96,7 +96,7 @@ def test_harness_switches_caches_and_marks_layers_on_itm(graph, tmp_path: Path) 
 
 def test_cache_entries_are_checked_against_their_manifest(graph, tmp_path: Path) -> None:
     """A damaged entry (zeroed .text, truncated build.json, missing manifest) is rebuilt, never used."""
-    from tinyscope.build.cache import MANIFEST, cached_firmware
+    from tinyscope.firmware.cache import MANIFEST, cached_firmware
 
     fw, cached = cached_firmware(graph, BuildConfig(), tmp_path)
     assert not cached

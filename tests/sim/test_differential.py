@@ -91,8 +91,8 @@ def test_generated_network_agrees_three_ways(tmp_path: Path) -> None:
     timing on and off run the very same instructions through the whole network. (The harness then
     prints the cycle counts it read from DWT CYCCNT, which only the timing model advances, so the
     runs may part there, and QEMU's cache geometry in CCSIDR differs from the board's.)"""
-    from tinyscope.build.config import BuildConfig
-    from tinyscope.build.firmware import build_firmware
+    from tinyscope.firmware.config import BuildConfig
+    from tinyscope.firmware.firmware import build_firmware
     from tinyscope.frontend import load
 
     fw = build_firmware(load("zoo:tiny-dscnn-int8"), tmp_path, BuildConfig(target="mps2-an500", seed=3))

@@ -12,9 +12,9 @@ import pytest
 
 import tinyscope
 from tinyscope import reference
-from tinyscope.build.config import BuildConfig
-from tinyscope.build.firmware import build_firmware
-from tinyscope.build.protocol import parse_output
+from tinyscope.firmware.config import BuildConfig
+from tinyscope.firmware.firmware import build_firmware
+from tinyscope.firmware.protocol import parse_output
 from tinyscope.frontend.quantize import quantize_graph
 from tinyscope.frontend.zoo import _Net
 from tinyscope.ir.graph import Graph

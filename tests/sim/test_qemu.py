@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 
 from tinyscope import reference
-from tinyscope.build.config import BuildConfig
-from tinyscope.build.firmware import build_firmware
-from tinyscope.build.protocol import parse_output
-from tinyscope.build.qemu import run_qemu
+from tinyscope.firmware.config import BuildConfig
+from tinyscope.firmware.firmware import build_firmware
+from tinyscope.firmware.protocol import parse_output
+from tinyscope.firmware.qemu import run_qemu
 from tinyscope.frontend import load
 
 pytestmark = [

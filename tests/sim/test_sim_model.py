@@ -10,9 +10,9 @@ import pytest
 
 import tinyscope
 from tinyscope import reference
-from tinyscope.build.config import BuildConfig
-from tinyscope.build.firmware import build_firmware
-from tinyscope.build.protocol import parse_output
+from tinyscope.firmware.config import BuildConfig
+from tinyscope.firmware.firmware import build_firmware
+from tinyscope.firmware.protocol import parse_output
 from tinyscope.sim import simulate
 from tinyscope.sim.decode import decode_elf
 from tinyscope.targets.core import load_core

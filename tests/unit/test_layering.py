@@ -19,7 +19,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("ir", "targets", "outputs"),
     ("reference", "plan"),
     ("frontend", "codegen"),
-    ("build", "sim"),
+    ("firmware", "sim"),
     ("profile",),
     ("report",),
     ("study",),

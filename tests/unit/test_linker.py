@@ -7,10 +7,10 @@ import re
 import numpy as np
 import pytest
 
-from tinyscope.build.linker import linker_script, memory_usage, overflow_error, resolve_placement
-from tinyscope.build.options import parse_place
-from tinyscope.build.protocol import parse_output
 from tinyscope.errors import InputError, PlanError, SimError
+from tinyscope.firmware.linker import linker_script, memory_usage, overflow_error, resolve_placement
+from tinyscope.firmware.options import parse_place
+from tinyscope.firmware.protocol import parse_output
 from tinyscope.targets import load_target
 from tinyscope.targets.armv7m import decode_itm_layer, itm_layer_word
 
@@ -101,7 +101,7 @@ def test_code_through_the_f7_itcm_flash_mirror_keeps_flash_offsets() -> None:
 def test_build_options_table_parses_gcc_style_levels() -> None:
     import argparse
 
-    from tinyscope.build.options import add_build_arguments, config_from_args
+    from tinyscope.firmware.options import add_build_arguments, config_from_args
 
     p = argparse.ArgumentParser()
     add_build_arguments(p)
@@ -121,7 +121,7 @@ def test_harness_spells_no_address_or_operation_number():
 
     from tinyscope.targets import armv7m
 
-    harness = resources.files("tinyscope.build").joinpath("harness")
+    harness = resources.files("tinyscope.firmware").joinpath("harness")
     for f in harness.iterdir():
         if f.name.endswith((".c", ".h")):
             text = f.read_text()

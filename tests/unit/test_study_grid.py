@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from tinyscope.build.firmware import check_config
 from tinyscope.errors import InputError
+from tinyscope.firmware.firmware import check_config
 from tinyscope.frontend import load
 from tinyscope.plan.analyze import analyze
 from tinyscope.study.grid import check_fit, load_grid, preset, preset_runs

@@ -20,8 +20,8 @@ from pathlib import Path
 import numpy as np
 
 from tinyscope import reference
-from tinyscope.build.host import HostNetwork, compile_host
 from tinyscope.codegen import generate
+from tinyscope.firmware.host import HostNetwork, compile_host
 from tinyscope.frontend import load
 from tinyscope.ir.graph import DType, Graph
 from tinyscope.ir.ops import OpGroup, OpType

@@ -6,9 +6,9 @@ import argparse
 import json
 from pathlib import Path
 
-from tinyscope.build.firmware import Firmware, build_firmware
-from tinyscope.build.options import add_build_arguments, config_from_args
 from tinyscope.cli.base import MODEL_HELP, Command, out
+from tinyscope.firmware.firmware import Firmware, build_firmware
+from tinyscope.firmware.options import add_build_arguments, config_from_args
 from tinyscope.frontend import load
 from tinyscope.report.tables import render, table
 

@@ -8,8 +8,8 @@ import argparse
 import json
 from pathlib import Path
 
-from tinyscope.build.options import add_build_arguments, config_from_args
 from tinyscope.cli.base import MODEL_HELP, Command, count, out
+from tinyscope.firmware.options import add_build_arguments, config_from_args
 from tinyscope.outputs import check_folder
 
 

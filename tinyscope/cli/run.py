@@ -9,13 +9,13 @@ from pathlib import Path
 import numpy as np
 
 from tinyscope import reference
-from tinyscope.build.cache import cached_firmware
-from tinyscope.build.firmware import Firmware
-from tinyscope.build.options import add_build_arguments, config_from_args
-from tinyscope.build.protocol import HarnessOutput, parse_output
-from tinyscope.build.qemu import run_qemu
 from tinyscope.cli.base import MODEL_HELP, Command, out, write_outputs
 from tinyscope.cli.build import usage_table
+from tinyscope.firmware.cache import cached_firmware
+from tinyscope.firmware.firmware import Firmware
+from tinyscope.firmware.options import add_build_arguments, config_from_args
+from tinyscope.firmware.protocol import HarnessOutput, parse_output
+from tinyscope.firmware.qemu import run_qemu
 from tinyscope.frontend import load
 from tinyscope.outputs import check_folder
 from tinyscope.report.metrics import compare

@@ -6,9 +6,9 @@ import argparse
 import json
 from pathlib import Path
 
-from tinyscope.build.options import TARGET_HELP, target_arg
 from tinyscope.cli.base import Command, count, out, seconds
 from tinyscope.errors import InputError
+from tinyscope.firmware.options import TARGET_HELP, target_arg
 from tinyscope.targets import load_target
 
 

@@ -11,9 +11,9 @@ from pathlib import Path
 
 from rich.progress import Progress
 
-from tinyscope.build.options import TARGET_HELP, target_arg
 from tinyscope.cli.base import MODEL_HELP, Command, count, out
 from tinyscope.errors import InputError
+from tinyscope.firmware.options import TARGET_HELP, target_arg
 from tinyscope.frontend import EXTENSIONS, load
 from tinyscope.outputs import check_folder
 from tinyscope.plan.analyze import analyze

@@ -13,11 +13,11 @@ from pathlib import Path
 import numpy as np
 
 from tinyscope import reference
-from tinyscope.build.cache import cached_firmware
-from tinyscope.build.config import BuildConfig
-from tinyscope.build.firmware import Firmware
-from tinyscope.build.protocol import HarnessOutput, parse_output
 from tinyscope.errors import SimError
+from tinyscope.firmware.cache import cached_firmware
+from tinyscope.firmware.config import BuildConfig
+from tinyscope.firmware.firmware import Firmware
+from tinyscope.firmware.protocol import HarnessOutput, parse_output
 from tinyscope.frontend import load
 from tinyscope.ir.graph import Graph
 from tinyscope.outputs import PROFILE_FILES, staged_folder

@@ -25,10 +25,10 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
-from tinyscope.build.config import BuildConfig
-from tinyscope.build.firmware import check_config
-from tinyscope.build.options import parse_place
 from tinyscope.errors import InputError, TinyscopeError
+from tinyscope.firmware.config import BuildConfig
+from tinyscope.firmware.firmware import check_config
+from tinyscope.firmware.options import parse_place
 from tinyscope.plan.analyze import ModelFigures
 from tinyscope.targets import load_target
 from tinyscope.targets.memory_map import Target

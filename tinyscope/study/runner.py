@@ -22,7 +22,7 @@ from tinyscope.errors import InputError, TinyscopeError
 from tinyscope.study.grid import Run
 
 PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
-SCHEDULER_TIMEOUT_S = 8
+SCHEDULER_TIMEOUT_S = 5
 
 
 def run_one(model: str, run: Run, out: str) -> dict:

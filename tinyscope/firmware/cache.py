@@ -8,9 +8,15 @@ import os
 import shutil
 from pathlib import Path
 
-from tinyscope.build.config import BuildConfig
-from tinyscope.build.firmware import Firmware, FirmwareSources, compile_firmware, firmware_from_info, firmware_sources
 from tinyscope.errors import BuildError
+from tinyscope.firmware.config import BuildConfig
+from tinyscope.firmware.firmware import (
+    Firmware,
+    FirmwareSources,
+    compile_firmware,
+    firmware_from_info,
+    firmware_sources,
+)
 from tinyscope.ir.graph import Graph
 
 CACHE_DIR = ".tinyscope-cache"

@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tinyscope.build.config import BuildConfig
-from tinyscope.build.toolchain import LIBCS, OPTS
 from tinyscope.errors import InputError
+from tinyscope.firmware.config import BuildConfig
+from tinyscope.firmware.toolchain import LIBCS, OPTS
 from tinyscope.targets import DEFAULT_TARGET, TARGETS, is_board_file
 
 

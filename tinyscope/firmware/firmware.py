@@ -17,10 +17,10 @@ from pathlib import Path
 import numpy as np
 from elftools.elf.elffile import ELFFile
 
-from tinyscope.build import linker, toolchain
-from tinyscope.build.config import BuildConfig
 from tinyscope.codegen import library_files
 from tinyscope.errors import BuildError, InputError
+from tinyscope.firmware import linker, toolchain
+from tinyscope.firmware.config import BuildConfig
 from tinyscope.ir.graph import Graph
 from tinyscope.outputs import staged_folder
 from tinyscope.plan.analyze import model_hash
@@ -114,7 +114,7 @@ def firmware_sources(graph: Graph, config: BuildConfig) -> FirmwareSources:
     files = {f"src/{k}": v for k, v in texts.items()}
     x = model_input(graph, config)
     files["src/ts_input.c"] = input_c(x.tobytes())
-    harness = resources.files("tinyscope.build").joinpath("harness")
+    harness = resources.files("tinyscope.firmware").joinpath("harness")
     for name in HARNESS:
         files[f"src/{name}"] = harness.joinpath(name).read_text(encoding="utf-8")
     files["src/ts_regs.h"] = armv7m.c_header()

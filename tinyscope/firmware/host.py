@@ -35,7 +35,7 @@ def compile_host(code: GeneratedCode, out: Path, sanitize: bool = False) -> Path
     """The generated sources and the host harness as one executable; a compiler error becomes a
     BuildError with its stderr."""
     exe = out / f"{code.name}_host"
-    harness = resources.files("tinyscope.build").joinpath("harness", "host_main.c")
+    harness = resources.files("tinyscope.firmware").joinpath("harness", "host_main.c")
     n = code.name
     cmd = [host_compiler(), *WARNINGS, "-O2", "-I", str(code.folder), "-include", f"{n}.h",
            f"-DTS_RUN={n}_run", f"-DTS_IN_SIZE={n}_INPUT_SIZE", f"-DTS_OUT_SIZE={n}_OUTPUT_SIZE",

@@ -1,7 +1,7 @@
 /*
  * tinyscope harness main: run the network once with interrupts off, timing it with DWT CYCCNT.
  *
- * Output protocol (one line each, via semihosting SYS_WRITE0), parsed by tinyscope.build.protocol:
+ * Output protocol (one line each, via semihosting SYS_WRITE0), parsed by tinyscope.firmware.protocol:
  *   TS:BEGIN <layer count>
  *   TS:LAYER <index> <start> <end>     cycles since the run started, at each layer's hook calls
  *   TS:CYCLES <n>                      cycles of the whole network_run call
