@@ -13,7 +13,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
-from tinyscope.build.config import BuildConfig
+from tinyscope.firmware.config import BuildConfig
 from tinyscope.ir.graph import Graph
 from tinyscope.ir.ops import OpType
 from tinyscope.plan.schedule import schedule

@@ -12,8 +12,8 @@ import time
 from pathlib import Path
 
 import tinyscope
-from tinyscope.build.config import BuildConfig
-from tinyscope.build.firmware import build_firmware
+from tinyscope.firmware.config import BuildConfig
+from tinyscope.firmware.firmware import build_firmware
 from tinyscope.sim import simulate
 
 
