@@ -96,11 +96,11 @@ SCALARS: tuple[tuple[str, int], ...] = (
     # block mode: the block being executed (its entry, chosen schedule, effective start, clock at its hook),
     # the budget, the PC of the last DWT/ITM access
     ("BLOCK", 1), ("BUDGET", 1), ("PPB_PC", 1), ("BLK_E", 1), ("BLK_V", 1), ("BLK_START", 1), ("BLK_CLK0", 1),
-    ("BT_N", 1),
+    ("BT_N", 1), ("DC_MRU", 1), ("DC_MRU_DIRTY", 1),
     # offsets of the tables below, filled in per run
     ("O_DEC", 1), ("O_STATS", 1), ("O_READY", 1), ("O_KIND", 1), ("O_XT", 1), ("O_IC", 1), ("O_DC", 1),
     ("O_REG", 1), ("O_BTAC", 1), ("O_EV", 1), ("O_ITM", 1), ("O_SB", 1), ("O_RING", 1), ("O_PPB", 1), ("O_ART", 1),
-    ("O_BT", 1), ("O_SREADY", 1), ("O_SKIND", 1),
+    ("O_BT", 1), ("O_SREADY", 1), ("O_SKIND", 1), ("O_BOFF", 1), ("O_BOWN", 1),
 )
 
 
@@ -142,9 +142,9 @@ UC_ARM_REG_PC = 11  # unicorn.arm_const.UC_ARM_REG_PC (a literal: numba needs a 
 # does not; live-ins are (register, read kind, issue offset of the first reader), live-outs (register,
 # offset at which the value is ready, producer class). Executions and cycles are kept in variant 0.
 (B_TAG, B_SIZE, B_N, B_BASE, B_FIRST, B_LAST, B_LASTPC, B_LISSUE, B_FLAGS_T, B_FREE, B_NOPAIR, B_LCLS, B_IT,
- B_COUNT, B_CYC, B_NIN, B_NOUT, B_FCLS, B_TCM, B_VAR) = range(20)
+ B_COUNT, B_CYC, B_NIN, B_NOUT, B_FCLS, B_TCM, B_VAR, B_REG) = range(21)
 NLIVE = 52  # more than the registers the scoreboard tracks (r0-r15, APSR, FPSCR, s0-s31): never overflows
-B_IN = 20
+B_IN = 21
 B_OUT = B_IN + 3 * NLIVE
 BF = B_OUT + 3 * NLIVE
 BLOCKS = 2048  # table entries (a power of two)
@@ -575,12 +575,16 @@ def _schedule_block(S, e, pc0, size, stop_pc, var):
         idx = _index(S, pc)
         n += 1
         if idx < 0:  # outside the decoded code: untimed, as in instruction mode
+            it = 1  # (and its memory accesses clear the IT state, as in instruction mode)
             pc += 2
             continue
         d = S[L.O_DEC] + idx * NF
         flags = S[d + D_FLAGS]
         if flags & F_IN_IT:
             it = 1
+        if stop_pc < 0:  # the clock before it: its memory accesses happen then (plus earlier penalties)
+            S[S[L.O_BOFF] + 2 * idx + var] = clock - ORG
+            S[S[L.O_BOWN] + idx] = pc0
         rk = S[d + D_RKIND]
         k0 = n_in
         if stop_pc < 0:
@@ -640,6 +644,8 @@ def _schedule_block(S, e, pc0, size, stop_pc, var):
     r0 = _region(S, pc0)
     r1 = _region(S, end - 1)
     S[e + B_TCM] = 1 if (r0 >= 0 and r0 == r1 and S[r0 + R_KIND] == 0) else 0
+    # the region when the block lies in one cached by the I-cache (its fetches can skip the lookups)
+    S[e + B_REG] = r0 if (r0 >= 0 and r0 == r1 and S[r0 + R_KIND] == 1 and S[r0 + R_POLICY] != 0) else -1
     S[e + B_VAR] = var
     return clock - ORG
 
@@ -752,12 +758,22 @@ def _block_start(S, pc, size):
     S[L.BLK_CLK0] = clock
     S[L.PEND_IDX] = -1
     fetch = 0
-    if S[e + B_TCM] == 0:  # I-side: each fetch word of the block, in order, at the block's start
+    if S[e + B_TCM] == 0:  # I-side: each fetch word of the block in order, the front end waiting on each
         fs = S[L.FETCH_SHIFT]
+        ls = S[L.LINE_SHIFT]
+        cached = S[e + B_REG] >= 0 and S[L.IC_ON] == 1
+        f = L.FILL
         a = pc
         while a < pc + size:
-            fetch += _fetch(S, a)
-            a = ((a >> fs) + 1) << fs
+            w = a >> fs
+            if (cached and (a >> ls) == S[L.LAST_FETCH]
+                    and (S[f] != S[L.LAST_FETCH] or clock + fetch >= S[f + 1] + (S[f + 5] - 1) * S[f + 3])):
+                S[L.LAST_WORD] = w  # in the I-cache line just used, fully arrived: what _fetch gives, at once
+            else:
+                S[L.CLOCK] = clock + fetch
+                fetch += _fetch(S, a)
+            a = (w + 1) << fs
+        S[L.CLOCK] = clock
     start = clock + fetch
     v = e
     stall, dep_kind = _live_in_stall(S, e, start)
@@ -777,9 +793,6 @@ def _block_start(S, pc, size):
     S[L.PEND_MEM] = 0
     S[L.PEND_DMISS] = 0
     S[L.PEND_DACC] = 0
-    # the memory hook's IT workaround looks at PEND_IDX's flags: a block with an instruction in an IT
-    # block gives -1, so every hooked access in it clears the IT state (always safe, see native.py)
-    S[L.PEND_IDX] = -1 if S[e + B_IT] == 1 else S[e + B_FIRST]
     S[L.BLK_E] = e
     S[L.BLK_V] = v
     S[L.NINSTR] += S[e + B_N]
@@ -877,12 +890,36 @@ def code_hook(uc, address, size, user):
     S[L.PEND_IFETCH] = _fetch(S, pc) if idx >= 0 else 0
 
 
+@njit(cache=True, inline="always")
+def _dc_mru(S, line):
+    """Remember the D-cache line just used (now resident and the most recent) and its dirty flag's slot."""
+    sets = S[L.DC_SETS]
+    ways = S[L.DC_WAYS]
+    s = line % sets
+    base = S[L.O_DC] + s * ways
+    for w in range(ways):
+        if S[base + w] == line:
+            S[L.DC_MRU] = line
+            S[L.DC_MRU_DIRTY] = S[L.O_DC] + 2 * sets * ways + s * ways + w
+            return
+
+
 @cfunc(types.void(types.voidptr, types.int32, types.uint64, types.int32, types.int64, types.voidptr), cache=True)
 def mem_hook(uc, access, address, size, value, user):
     S = carray(user, (VIEW,), np.int64)
-    idx = S[L.PEND_IDX]
-    if idx < 0 or (S[S[L.O_DEC] + idx * NF + D_FLAGS] & F_IN_IT) != 0:
-        clear_it_state(uc)  # unicorn leaves stale IT bits after a hooked access in an IT block: see native.py
+    pc_known = False
+    idx = -1
+    if S[L.BLOCK] == 1:
+        v = S[L.BLK_V]
+        if v < 0 or S[v + B_IT] == 1:  # the block may hold an instruction in an IT block: which one is it?
+            idx = _index(S, _uc_reg_read(uc, UC_ARM_REG_PC))
+            pc_known = True
+            if idx < 0 or (S[S[L.O_DEC] + idx * NF + D_FLAGS] & F_IN_IT) != 0:
+                clear_it_state(uc)  # stale IT bits after a hooked access in an IT block: see native.py
+    else:
+        idx = S[L.PEND_IDX]
+        if idx < 0 or (S[S[L.O_DEC] + idx * NF + D_FLAGS] & F_IN_IT) != 0:
+            clear_it_state(uc)  # unicorn leaves stale IT bits after a hooked access in an IT block: see native.py
     addr = np.int64(address)
     if addr >= 0xE0000000:
         return
@@ -890,21 +927,41 @@ def mem_hook(uc, access, address, size, value, user):
     if r < 0 or S[r + R_KIND] == 0:
         return
     write = access == 17  # UC_MEM_WRITE (UC_MEM_READ is 16)
-    now = S[L.CLOCK] + S[L.PEND_MEM]
-    pen = 0
     policy = S[r + R_POLICY]
+    line = addr >> S[L.LINE_SHIFT]
+    if (line == S[L.DC_MRU] and S[L.DC_ON] == 1 and policy != 0 and S[r + R_KIND] == 1
+            and not (write and (policy == 1 or size < 4))):
+        # a hit on the line the D-cache used last, with no fill still streaming into it: no penalty, and
+        # the LRU order cannot change (that line is already the most recent): only the counts and the
+        # dirty bit, exactly what the full path below would do
+        f = L.FILL + FILL_FIELDS
+        if S[f] != line or S[L.CLOCK] >= S[f + 1] + (S[f + 5] - 1) * S[f + 3]:
+            S[L.DC_ACC] += 1
+            S[L.PEND_DACC] += 1
+            if write:
+                S[S[L.DC_MRU_DIRTY]] = 1
+            return
+    at = 0  # block mode: the accessing instruction's offset in its block's schedule
+    if S[L.BLOCK] == 1:
+        if not pc_known:  # the PC is exact here: unicorn restores the CPU state before a memory hook
+            idx = _index(S, _uc_reg_read(uc, UC_ARM_REG_PC))
+        v = S[L.BLK_V]
+        if idx >= 0 and v >= 0 and S[S[L.O_BOWN] + idx] == S[v + B_TAG]:
+            at = S[S[L.O_BOFF] + 2 * idx + S[v + B_VAR]]
+    now = S[L.CLOCK] + at + S[L.PEND_MEM]
+    pen = 0
     if S[r + R_KIND] == 2 and not write:  # flash behind the ART (data reads share it) [UNCERTAIN]
         S[r + R_USED] += 1
         pen = _art(S, r, addr >> S[L.ART_SHIFT], now, False)
     elif S[L.DC_ON] == 1 and policy != 0:
         S[L.DC_ACC] += 1
         S[L.PEND_DACC] += 1
-        line = addr >> S[L.LINE_SHIFT]
         if write and policy == 1:  # write-through: no allocation on a miss, the store goes to the bus
             S[r + R_USED] += 1
             pen = _store_buffer(S, now, S[r + R_WRITE])
         else:
             hit = _cache_access(S, S[L.O_DC], S[L.DC_SETS], S[L.DC_WAYS], line, True, write)
+            _dc_mru(S, line)
             if hit == 1:
                 pen = _streaming(S, 1, line, addr, now)
                 if write and size < 4:  # a byte/half store is a read-modify-write in the store buffer
@@ -969,6 +1026,7 @@ def ppb_write(uc, offset, size, value, user):
     if off == 0xED14:  # SCB->CCR: IC bit 17, DC bit 16 switch the cache models
         S[L.IC_ON] = (v >> 17) & 1 if S[L.IC_SETS] > 0 else 0
         S[L.DC_ON] = (v >> 16) & 1 if S[L.DC_SETS] > 0 else 0
+        S[L.DC_MRU] = -1
         S[L.LAST_FETCH] = -1
         S[L.LAST_WORD] = -1
     elif off == 0xEF50:  # ICIALLU
@@ -982,6 +1040,7 @@ def ppb_write(uc, offset, size, value, user):
         w = (v >> 30) & 3
         if S[L.DC_SETS] > 0 and w < S[L.DC_WAYS]:
             S[S[L.O_DC] + s * S[L.DC_WAYS] + w] = -1
+        S[L.DC_MRU] = -1
     if off < PPB_WORDS * 4:
         S[S[L.O_PPB] + (off >> 2)] = v
 
@@ -1039,7 +1098,8 @@ def build_state(target, core, code, events_cap: int, itm_cap: int, block: bool =
               ("O_REG", len(regions) * RF), ("O_BTAC", BTAC_FIELDS * btac), ("O_EV", 3 * events_cap),
               ("O_ITM", ITM_FIELDS * itm_cap), ("O_SB", sb), ("O_RING", RING), ("O_PPB", PPB_WORDS),
               ("O_ART", (art.lines if art else 1) * 3), ("O_BT", 2 * BF * (BLOCKS if block else 1)),
-              ("O_SREADY", 64), ("O_SKIND", 64))
+              ("O_SREADY", 64), ("O_SKIND", 64),
+              ("O_BOFF", 2 * n if block else 1), ("O_BOWN", n if block else 1))
     S_names, offs, size = _offsets(tuple((name, sz) for name, sz in tables))
     S = np.zeros(HEADER + size, np.int64)
     off = {name: HEADER + o for name, o in zip(S_names, offs)}
@@ -1085,6 +1145,7 @@ def build_state(target, core, code, events_cap: int, itm_cap: int, block: bool =
     S[L.PF_LINE] = -1
     S[L.BLOCK], S[L.BUDGET], S[L.BLK_E] = int(block), budget, -1
     S[L.BT_N] = BLOCKS if block else 1
+    S[L.DC_MRU] = -1
     S[off["O_BT"]: off["O_BT"] + 2 * BF * int(S[L.BT_N]): BF] = -1
     return S
 
