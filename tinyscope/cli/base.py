@@ -63,6 +63,14 @@ def count(lo: int, hi: int) -> Callable[[str], int]:
     return parse
 
 
+def add_timing_argument(parser: argparse.ArgumentParser) -> None:
+    """``--timing block|instr``: the simulator's timing mode (block, the default, is several times faster;
+    instr attributes every cycle to its instruction, as ``profile`` does)."""
+    parser.add_argument("--timing", choices=("block", "instr"), default="block",
+                        help="simulator timing: per basic block (fast, default) or per instruction (exact "
+                             "per-instruction attribution, as `profile` uses)")
+
+
 def seconds(text: str) -> float:
     """An argparse type: a positive, finite number of seconds."""
     try:

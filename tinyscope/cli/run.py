@@ -14,7 +14,7 @@ from tinyscope.build.firmware import Firmware
 from tinyscope.build.options import add_build_arguments, config_from_args
 from tinyscope.build.protocol import HarnessOutput, parse_output
 from tinyscope.build.qemu import run_qemu
-from tinyscope.cli.base import Command, out, write_outputs
+from tinyscope.cli.base import Command, add_timing_argument, out, write_outputs
 from tinyscope.cli.build import usage_table
 from tinyscope.frontend import load
 from tinyscope.outputs import check_folder
@@ -43,6 +43,7 @@ class RunCommand(Command):
         parser.add_argument("--engine", choices=("sim", "qemu"), default="sim",
                             help="sim: tinyscope's Cortex-M7 timing simulator; qemu: functional only, "
                                  "target mps2-an500 (default: sim)")
+        add_timing_argument(parser)
         parser.add_argument("--json", action="store_true", help="print the results as one JSON object")
         parser.add_argument("-o", "--output", type=Path, metavar="DIR", help="also write run.json into DIR")
 
@@ -55,7 +56,7 @@ class RunCommand(Command):
         if args.engine == "sim":  # keep the simulator's provenance (version, estimated figures) for run.json
             from tinyscope.sim import simulate
 
-            r = simulate(fw.elf, fw.target, profile=False)
+            r = simulate(fw.elf, fw.target, profile=False, timing_mode=args.timing)
             res, simulator = parse_output(r.stdout), r.meta.get("simulator", {})
         else:
             res = execute(fw, args.engine)

@@ -11,7 +11,7 @@ from pathlib import Path
 from rich.progress import Progress
 
 from tinyscope.build.options import TARGET_HELP, target_arg
-from tinyscope.cli.base import Command, count, out
+from tinyscope.cli.base import Command, add_timing_argument, count, out
 from tinyscope.frontend import load
 from tinyscope.outputs import check_folder
 from tinyscope.study.grid import load_grid, preset
@@ -32,6 +32,7 @@ class StudyCommand(Command):
         parser.add_argument("-j", "--jobs", type=count(1, 256), default=os.cpu_count() or 2,
                             help="local worker processes")
         parser.add_argument("--scheduler", help="a Dask scheduler address (tcp://host:8786) instead of local processes")
+        add_timing_argument(parser)
         parser.add_argument("--json", action="store_true", help="print study.json")
 
     def invoke(self, args: argparse.Namespace) -> int:
@@ -45,10 +46,11 @@ class StudyCommand(Command):
         with Progress(disable=args.quiet or args.json, transient=True) as progress:
             task = progress.add_task(f"{len(runs)} configurations", total=len(runs))
             results = run_grid(args.model, runs, args.output, workers=args.jobs, scheduler=args.scheduler,
-                               on_result=lambda r: progress.advance(task))
+                               on_result=lambda r: progress.advance(task), timing_mode=args.timing)
         rows = study_rows(results)
         name = str(args.grid) if args.grid else f"preset {args.preset}"
-        doc = {"model": args.model, "target": args.target, "preset": name, "rows": rows, "results": results}
+        doc = {"model": args.model, "target": args.target, "preset": name, "timing": args.timing, "rows": rows,
+               "results": results}
         (args.output / "study.json").write_text(json.dumps(doc, indent=2))
         write_csv(rows, args.output / "study.csv")
         bar_chart(rows, args.output / "study.png", f"{args.model} on {args.target}: {name}")

@@ -87,11 +87,13 @@ def _agreement(graph: Graph, fw: Firmware, out: np.ndarray) -> dict:
             "argmax": int(got.argmax()), "reference_argmax": int(ref.argmax())}
 
 
-def run_profile(model: str, config: BuildConfig, cache: Path | None = None) -> Profile:
+def run_profile(model: str, config: BuildConfig, cache: Path | None = None, timing_mode: str = "instr") -> Profile:
+    """Build (cached), simulate and attribute. ``timing_mode`` "instr" (the default, for `profile`) gives
+    exact per-instruction cycles; "block" (studies) spreads each block's cycles over its instructions."""
     graph = load(model)
     fw, _ = cached_firmware(graph, config, cache)
     code = decode_elf(fw.elf, load_core())  # once: the simulator's tables and the listings' text
-    result = simulate(fw.elf, fw.target, code=code)
+    result = simulate(fw.elf, fw.target, code=code, timing_mode=timing_mode)
     harness = parse_output(result.stdout)
     image = read_image(fw.elf)
     text = code.text

@@ -96,11 +96,11 @@ SCALARS: tuple[tuple[str, int], ...] = (
     # block mode: the block being executed (its entry, chosen schedule, effective start, clock at its hook),
     # the budget, the PC of the last DWT/ITM access
     ("BLOCK", 1), ("BUDGET", 1), ("PPB_PC", 1), ("BLK_E", 1), ("BLK_V", 1), ("BLK_START", 1), ("BLK_CLK0", 1),
-    ("BT_N", 1), ("DC_MRU", 1), ("DC_MRU_DIRTY", 1),
+    ("BT_N", 1), ("BLK_FETCH", 1), ("PMEM_LOST", 1), ("DC_MRU", 1), ("DC_MRU_DIRTY", 1),
     # offsets of the tables below, filled in per run
     ("O_DEC", 1), ("O_STATS", 1), ("O_READY", 1), ("O_KIND", 1), ("O_XT", 1), ("O_IC", 1), ("O_DC", 1),
     ("O_REG", 1), ("O_BTAC", 1), ("O_EV", 1), ("O_ITM", 1), ("O_SB", 1), ("O_RING", 1), ("O_PPB", 1), ("O_ART", 1),
-    ("O_BT", 1), ("O_SREADY", 1), ("O_SKIND", 1), ("O_BOFF", 1), ("O_BOWN", 1),
+    ("O_BT", 1), ("O_SREADY", 1), ("O_SKIND", 1), ("O_BOFF", 1), ("O_BOWN", 1), ("O_PMEM", 1),
 )
 
 
@@ -142,9 +142,9 @@ UC_ARM_REG_PC = 11  # unicorn.arm_const.UC_ARM_REG_PC (a literal: numba needs a 
 # does not; live-ins are (register, read kind, issue offset of the first reader), live-outs (register,
 # offset at which the value is ready, producer class). Executions and cycles are kept in variant 0.
 (B_TAG, B_SIZE, B_N, B_BASE, B_FIRST, B_LAST, B_LASTPC, B_LISSUE, B_FLAGS_T, B_FREE, B_NOPAIR, B_LCLS, B_IT,
- B_COUNT, B_CYC, B_NIN, B_NOUT, B_FCLS, B_TCM, B_VAR, B_REG) = range(21)
+ B_COUNT, B_CYC, B_NIN, B_NOUT, B_FCLS, B_TCM, B_VAR, B_REG, B_GRAN, B_NGRAN, B_LASTG) = range(24)
 NLIVE = 52  # more than the registers the scoreboard tracks (r0-r15, APSR, FPSCR, s0-s31): never overflows
-B_IN = 21
+B_IN = 24
 B_OUT = B_IN + 3 * NLIVE
 BF = B_OUT + 3 * NLIVE
 BLOCKS = 2048  # table entries (a power of two)
@@ -569,6 +569,17 @@ def _schedule_block(S, e, pc0, size, stop_pc, var):
     it = 0
     pc = pc0
     end = pc0 + size
+    # code in an uncached bus region (no I-cache can hold it): each new fetch granule costs a bus read, a
+    # fixed figure, so the schedule charges it to the instruction that starts the granule, as instruction
+    # mode does; only the block's first granule is left to run time (the last block may have fetched it)
+    rg = _region(S, pc0)
+    gsh = 62
+    iread = 0
+    n_gran = 0
+    if rg >= 0 and rg == _region(S, end - 1) and S[rg + R_KIND] == 1 and S[rg + R_POLICY] == 0:
+        gsh = S[rg + R_GRAN]
+        iread = S[rg + R_IREAD]
+    g_prev = pc0 >> gsh
     while pc < end:
         if pc == stop_pc:
             return clock - ORG
@@ -596,8 +607,13 @@ def _schedule_block(S, e, pc0, size, stop_pc, var):
                     S[o + 1] = (rk >> (4 * k)) & 15
                     S[sk + r] = -2
                     n_in += 1
-        clock, issue, paired, stall, dep_kind, ft = _step(S, d, sr, sk, clock, 0, 0, prev_issue, prev_nopair,
-                                                          prev_cls)
+        ifetch = 0
+        if (pc >> gsh) != g_prev:
+            g_prev = pc >> gsh
+            ifetch = iread
+            n_gran += 1
+        clock, issue, paired, stall, dep_kind, ft = _step(S, d, sr, sk, clock, ifetch, 0, prev_issue,
+                                                          prev_nopair, prev_cls)
         for j in range(k0, n_in):
             S[e + B_IN + 3 * j + 2] = issue - ORG
         if first < 0:
@@ -647,6 +663,9 @@ def _schedule_block(S, e, pc0, size, stop_pc, var):
     # the region when the block lies in one cached by the I-cache (its fetches can skip the lookups)
     S[e + B_REG] = r0 if (r0 >= 0 and r0 == r1 and S[r0 + R_KIND] == 1 and S[r0 + R_POLICY] != 0) else -1
     S[e + B_VAR] = var
+    S[e + B_GRAN] = rg if iread > 0 else -1
+    S[e + B_NGRAN] = n_gran
+    S[e + B_LASTG] = g_prev
     return clock - ORG
 
 
@@ -680,6 +699,53 @@ def _flush_block(S, e):
 
 
 @njit(cache=True)
+def _replay(S, e):
+    """A block whose accesses paid penalties (misses, busy store buffer, bus reads), run through the
+    per-instruction rules (``_step``) on the live scoreboard from the clock at its hook, each instruction
+    with the penalties its own accesses paid: what instruction mode computes, the memory stalls overlapping
+    the block's other waits. Returns (clock after it, issue cycle of its last instruction, no pairing
+    after it)."""
+    pc = S[e + B_TAG]
+    end = pc + S[e + B_SIZE]
+    clock = S[L.BLK_CLK0]
+    ifetch = S[L.BLK_FETCH]
+    prev_issue = S[L.PREV_ISSUE]
+    prev_nopair = S[L.PREV_NOPAIR]
+    prev_cls = S[L.PREV_CLS]
+    rg = S[e + B_GRAN]
+    gsh = S[rg + R_GRAN] if rg >= 0 else 62
+    iread = S[rg + R_IREAD] if rg >= 0 else 0
+    g_prev = pc >> gsh
+    lost = S[L.PMEM_LOST]
+    S[L.PMEM_LOST] = 0
+    pm = S[L.O_PMEM]
+    while pc < end:
+        idx = _index(S, pc)
+        if idx < 0:
+            pc += 2
+            continue
+        d = S[L.O_DEC] + idx * NF
+        f = ifetch
+        ifetch = 0
+        if (pc >> gsh) != g_prev:
+            g_prev = pc >> gsh
+            f += iread
+        mem = S[pm + idx]
+        S[pm + idx] = 0
+        pc += max(S[d + D_SIZE], 2)
+        if pc >= end:
+            mem += lost  # penalties of accesses not matched to an instruction: on the last one
+        clock, issue, paired, stall, dep_kind, ft = _step(S, d, S[L.O_READY], S[L.O_KIND], clock, f, mem,
+                                                          prev_issue, prev_nopair, prev_cls)
+        if ft >= 0:
+            S[L.FLAGS_T] = ft
+        prev_issue = issue
+        prev_nopair = 1 if ((S[d + D_FLAGS] & F_SINGLE) != 0 or paired) else 0
+        prev_cls = S[d + D_CLS]
+    return clock, prev_issue, prev_nopair
+
+
+@njit(cache=True)
 def _block_end(S, next_pc):
     """Finish the block that ran: its base cycles and memory penalties, the branch predictor's verdict on
     its last instruction now that the next block's address is known, and its live-outs' ready times."""
@@ -689,17 +755,21 @@ def _block_end(S, next_pc):
     v = S[L.BLK_V]
     start = S[L.BLK_START]
     mem = S[L.PEND_MEM]
-    end = start + S[v + B_BASE] + mem
-    nopair = S[v + B_NOPAIR]
-    if S[v + B_FLAGS_T] != NOFL:
-        S[L.FLAGS_T] = start + S[v + B_FLAGS_T]
+    if mem > 0:  # penalties paid: the block again, instruction by instruction, each with its own penalty
+        end, last_issue, nopair = _replay(S, e)
+    else:
+        end = start + S[v + B_BASE]
+        last_issue = start + S[v + B_LISSUE]
+        nopair = S[v + B_NOPAIR]
+        if S[v + B_FLAGS_T] != NOFL:
+            S[L.FLAGS_T] = start + S[v + B_FLAGS_T]
     last = S[e + B_LAST]
     pen = 0
     if last >= 0:
         d = S[L.O_DEC] + last * NF
         flags = S[d + D_FLAGS]
         if flags & F_BRANCH:
-            pen, taken = _branch(S, d, S[e + B_LASTPC], next_pc, start + S[v + B_LISSUE], S[L.FLAGS_T])
+            pen, taken = _branch(S, d, S[e + B_LASTPC], next_pc, last_issue, S[L.FLAGS_T])
             end += pen
             if pen > 0:
                 nopair = 1
@@ -707,14 +777,15 @@ def _block_end(S, next_pc):
                 _event(S, end, 0, next_pc)
             elif flags & F_RETURN and taken:
                 _event(S, end, 1, next_pc)
-    ready = S[L.O_READY]
-    kind = S[L.O_KIND]
-    for k in range(S[v + B_NOUT]):
-        o = v + B_OUT + 3 * k
-        r = S[o]
-        S[ready + r] = start + S[o + 1] + mem
-        S[kind + r] = S[o + 2]
-    S[L.PREV_ISSUE] = start + S[v + B_LISSUE]
+    if mem == 0:
+        ready = S[L.O_READY]
+        kind = S[L.O_KIND]
+        for k in range(S[v + B_NOUT]):
+            o = v + B_OUT + 3 * k
+            r = S[o]
+            S[ready + r] = start + S[o + 1]
+            S[kind + r] = S[o + 2]
+    S[L.PREV_ISSUE] = last_issue
     S[L.PREV_NOPAIR] = nopair
     S[L.PREV_CLS] = S[e + B_LCLS]
     S[L.CLOCK] = end
@@ -758,7 +829,16 @@ def _block_start(S, pc, size):
     S[L.BLK_CLK0] = clock
     S[L.PEND_IDX] = -1
     fetch = 0
-    if S[e + B_TCM] == 0:  # I-side: each fetch word of the block in order, the front end waiting on each
+    rg = S[e + B_GRAN]
+    if rg >= 0:  # uncached code: the first granule here (unless just fetched), the others in the schedule
+        g = pc >> S[rg + R_GRAN]
+        if g != S[L.LAST_FETCH] and (pc >> S[L.FETCH_SHIFT]) != S[L.LAST_WORD]:
+            fetch = S[rg + R_IREAD]
+            S[rg + R_USED] += 1
+        S[rg + R_USED] += S[e + B_NGRAN]
+        S[L.LAST_FETCH] = S[e + B_LASTG]
+        S[L.LAST_WORD] = -1
+    elif S[e + B_TCM] == 0:  # I-side: each fetch word of the block in order, the front end waiting on each
         fs = S[L.FETCH_SHIFT]
         ls = S[L.LINE_SHIFT]
         cached = S[e + B_REG] >= 0 and S[L.IC_ON] == 1
@@ -788,6 +868,7 @@ def _block_start(S, pc, size):
     start += stall
     _stall_stats(S, -1, stall, dep_kind)
     S[L.ST_IFETCH] += fetch
+    S[L.BLK_FETCH] = fetch
     S[L.BLK_START] = start
     S[L.CLOCK] = start  # during the block: its start (memory hooks and CYCCNT add their offsets)
     S[L.PEND_MEM] = 0
@@ -942,12 +1023,14 @@ def mem_hook(uc, access, address, size, value, user):
                 S[S[L.DC_MRU_DIRTY]] = 1
             return
     at = 0  # block mode: the accessing instruction's offset in its block's schedule
+    mine = False  # block mode: the access belongs to an instruction of the running block's schedule
     if S[L.BLOCK] == 1:
         if not pc_known:  # the PC is exact here: unicorn restores the CPU state before a memory hook
             idx = _index(S, _uc_reg_read(uc, UC_ARM_REG_PC))
         v = S[L.BLK_V]
         if idx >= 0 and v >= 0 and S[S[L.O_BOWN] + idx] == S[v + B_TAG]:
             at = S[S[L.O_BOFF] + 2 * idx + S[v + B_VAR]]
+            mine = True
     now = S[L.CLOCK] + at + S[L.PEND_MEM]
     pen = 0
     if S[r + R_KIND] == 2 and not write:  # flash behind the ART (data reads share it) [UNCERTAIN]
@@ -984,6 +1067,11 @@ def mem_hook(uc, access, address, size, value, user):
         S[r + R_USED] += 1
         pen = S[r + R_READ]
     S[L.PEND_MEM] += pen
+    if S[L.BLOCK] == 1 and pen > 0:  # block mode replays a block that paid penalties: remember whose
+        if mine:
+            S[S[L.O_PMEM] + idx] += pen
+        else:
+            S[L.PMEM_LOST] += pen
 
 
 @cfunc(types.uint64(types.voidptr, types.uint64, types.uint32, types.voidptr), cache=True)
@@ -1099,7 +1187,7 @@ def build_state(target, core, code, events_cap: int, itm_cap: int, block: bool =
               ("O_ITM", ITM_FIELDS * itm_cap), ("O_SB", sb), ("O_RING", RING), ("O_PPB", PPB_WORDS),
               ("O_ART", (art.lines if art else 1) * 3), ("O_BT", 2 * BF * (BLOCKS if block else 1)),
               ("O_SREADY", 64), ("O_SKIND", 64),
-              ("O_BOFF", 2 * n if block else 1), ("O_BOWN", n if block else 1))
+              ("O_BOFF", 2 * n if block else 1), ("O_BOWN", n if block else 1), ("O_PMEM", n if block else 1))
     S_names, offs, size = _offsets(tuple((name, sz) for name, sz in tables))
     S = np.zeros(HEADER + size, np.int64)
     off = {name: HEADER + o for name, o in zip(S_names, offs)}
