@@ -292,6 +292,10 @@ def simulate(elf_path: str | Path, target: str | Target = "stm32h743", *, max_in
         return [int(X[N.X_RING + (k & (N.RING - 1))]) for k in range(max(1, pos - min(n, N.RING) + 1), pos + 1)]
 
     def last_pc() -> int:
+        if block and S[T.BLK_E] >= 0:  # block mode: the PC when it lies in the running block, else its last
+            e = int(S[T.BLK_E])
+            pc = uc.reg_read(UC_ARM_REG_PC)
+            return pc if S[e + T.B_TAG] <= pc < S[e + T.B_TAG] + S[e + T.B_SIZE] else int(S[e + T.B_LASTPC])
         pcs = recent(1)
         return pcs[-1] if pcs else -1
 
@@ -357,9 +361,12 @@ def simulate(elf_path: str | Path, target: str | Target = "stm32h743", *, max_in
         """(kind, address) when the last instruction that ran is WFI, WFE or YIELD and the PC is
         just past it: unicorn returns from a WFI with nothing pending, and stops with "invalid
         instruction" after WFE and YIELD."""
+        pc = uc.reg_read(UC_ARM_REG_PC)
+        if block:  # the hint is the instruction just before the PC
+            return next(((kind, a) for a, (kind, size) in hints.items() if a + size == pc), None)
         last = last_pc()
         kind, size = hints.get(last, ("", 0))
-        return (kind, last) if kind and uc.reg_read(UC_ARM_REG_PC) == last + size else None
+        return (kind, last) if kind and pc == last + size else None
 
     vt = bytes(uc.mem_read(image.vector_table, 8))
     sp, reset = (int.from_bytes(vt[i:i + 4], "little") for i in (0, 4))
