@@ -20,8 +20,8 @@ pytestmark = [pytest.mark.sim, pytest.mark.skipif(GCC is None, reason="arm-none-
 
 WHOLE_PROGRAM = 0.005  # the issue's bound for whole programs
 # Measured outside the bound (block vs instr): known, open, kept visible. strict: a fix makes them pass
-# and the marks must then go. The int8 MAC loops pay ~2.5 more cycles per flash line fill in block mode,
-# not yet explained (docs/simulator-speed.md).
+# and the marks must then go. The int8 MAC loops pay ~2.5 more cycles per flash line fill in block mode
+# (accesses timed at their block's start: docs/simulator-speed.md).
 OPEN = {"printf_float_nano_dp": "+0.63 %", "printf_float_newlib_dp": "+0.70 %", "zoo:mnist-cnn-int8": "+1.68 %",
         "kws_dscnn_f32.tflite": "-0.58 %", "ic_resnet8_int8.tflite": "+0.73 %"}
 
