@@ -255,14 +255,28 @@ class Row:
         return None if self.simulated is None else self.simulated - self.published
 
 
-def measure(case: Case, target: str = "stm32h743") -> Row:
+def measure(case: Case, target: str = "stm32h743", timing_mode: str = "instr") -> Row:
     """Simulated cycles per repetition of ``case``; ``simulated`` is None when the engine cannot run it."""
+    return measure_modes(case, target, (timing_mode,))[timing_mode]
+
+
+def measure_modes(case: Case, target: str = "stm32h743", modes: tuple[str, ...] = ("instr", "block")) -> dict[str, Row]:
+    """``measure`` in each timing mode, from one build."""
     with tempfile.TemporaryDirectory() as tmp:
         elf = build(case, Path(tmp))
-        try:
-            r = simulate(elf, target, profile=False)
-        except SimError as exc:
-            return Row(case.name, case.published, None, case.source, f"not run: {str(exc).split(';')[0]}", case.gap)
+        rows = {}
+        for mode in modes:
+            try:
+                r = simulate(elf, target, profile=False, timing_mode=mode)
+            except SimError as exc:
+                rows[mode] = Row(case.name, case.published, None, case.source,
+                                 f"not run: {str(exc).split(';')[0]}", case.gap)
+                continue
+            rows[mode] = _row(case, r)
+    return rows
+
+
+def _row(case: Case, r) -> Row:
     t = [int(v) for v in r.itm["value"]]
     per_rep = [((t[k + 2] - t[k + 1]) - (t[k + 1] - t[k])) / N for k in range(0, len(t) - 2, 2)]
     return Row(case.name, case.published, per_rep[0] - (per_rep[1] if case.minus else 0.0), case.source,
@@ -291,8 +305,9 @@ def table(rows: list[Row]) -> str:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--json", type=Path, help="also write the rows as JSON")
+    ap.add_argument("--timing", choices=("instr", "block"), default="instr", help="the simulator's timing mode")
     args = ap.parse_args(argv)
-    rows = [measure(c) for c in CASES]
+    rows = [measure(c, timing_mode=args.timing) for c in CASES]
     print(table(rows))
     if args.json:
         args.json.write_text(json.dumps({"rows": [{**asdict(r), "error": r.error} for r in rows],

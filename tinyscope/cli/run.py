@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from tinyscope import reference
-from tinyscope.cli.base import MODEL_HELP, Command, out, write_outputs
+from tinyscope.cli.base import MODEL_HELP, Command, add_timing_argument, out, write_outputs
 from tinyscope.cli.build import usage_table
 from tinyscope.firmware.cache import cached_firmware
 from tinyscope.firmware.firmware import Firmware
@@ -48,6 +48,7 @@ class RunCommand(Command):
         parser.add_argument("--engine", choices=("sim", "qemu"), default="sim",
                             help="sim: tinyscope's Cortex-M7 timing simulator; qemu: functional only, "
                                  "target mps2-an500 (default: sim)")
+        add_timing_argument(parser)
         parser.add_argument("--json", action="store_true", help="print the results as one JSON object")
         parser.add_argument("-o", "--output", type=Path, metavar="DIR", help="also write run.json into DIR")
 
@@ -60,7 +61,7 @@ class RunCommand(Command):
         if args.engine == "sim":  # keep the simulator's provenance (version, estimated figures) for run.json
             from tinyscope.sim import simulate
 
-            r = simulate(fw.elf, fw.target, profile=False)
+            r = simulate(fw.elf, fw.target, profile=False, timing_mode=args.timing)
             res, simulator = parse_output(r.stdout), r.meta.get("simulator", {})
         else:
             res = execute(fw, args.engine)

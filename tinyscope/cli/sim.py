@@ -6,7 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
-from tinyscope.cli.base import Command, count, out, seconds
+from tinyscope.cli.base import Command, add_timing_argument, count, out, seconds
 from tinyscope.errors import InputError
 from tinyscope.firmware.options import TARGET_HELP, target_arg
 from tinyscope.targets import load_target
@@ -23,6 +23,7 @@ class SimCommand(Command):
                             help="instruction budget")
         parser.add_argument("--timeout", type=seconds, default=900.0, help="wall-clock limit in seconds")
         parser.add_argument("--no-timing", action="store_true", help="bare unicorn: no timing model")
+        add_timing_argument(parser)
         parser.add_argument("--save", type=Path, help="write the full result (.npz) for `tinyscope profile`")
         parser.add_argument("--json", action="store_true", help="print a JSON summary")
 
@@ -33,7 +34,7 @@ class SimCommand(Command):
             raise InputError(f"--save {args.save}: give a file name (.npz) in an existing folder")
         target = load_target(args.target)
         r = simulate(args.elf, target, max_instructions=args.max_instructions, timeout_s=args.timeout,
-                     timing=not args.no_timing)
+                     timing=not args.no_timing, timing_mode=args.timing)
         if args.save:
             r.save(args.save)
         summary = {"elf": str(args.elf), "target": target.name, "exit_code": r.exit_code, "cycles": r.cycles,

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from rich.progress import Progress
 
-from tinyscope.cli.base import MODEL_HELP, Command, count, out
+from tinyscope.cli.base import MODEL_HELP, Command, add_timing_argument, count, out
 from tinyscope.errors import InputError
 from tinyscope.firmware.options import TARGET_HELP, target_arg
 from tinyscope.frontend import EXTENSIONS, load
@@ -46,6 +46,7 @@ class StudyCommand(Command):
         parser.add_argument("-j", "--jobs", type=count(1, 256), default=os.cpu_count() or 2,
                             help="local worker processes")
         parser.add_argument("--scheduler", help="a Dask scheduler address (tcp://host:8786) instead of local processes")
+        add_timing_argument(parser)
         parser.add_argument("--json", action="store_true", help="print study.json")
 
     def invoke(self, args: argparse.Namespace) -> int:
@@ -74,10 +75,10 @@ class StudyCommand(Command):
             for label, model in models:
                 folder = args.output / label if label else args.output
                 results = run_grid(model, runs, folder, workers=args.jobs, scheduler=args.scheduler,
-                                   on_result=lambda r: progress.advance(task))
+                                   on_result=lambda r: progress.advance(task), timing_mode=args.timing)
                 rows = study_rows(results)
-                doc = {"model": model, "target": args.target, "preset": name, "rows": rows, "results": results,
-                       "skipped": skipped}
+                doc = {"model": model, "target": args.target, "preset": name, "timing": args.timing, "rows": rows,
+                       "results": results, "skipped": skipped}
                 (folder / "study.json").write_text(json.dumps(doc, indent=2))
                 write_csv(rows, folder / "study.csv")
                 bar_chart(rows, folder / "study.png", f"{model} on {args.target}: {name}")

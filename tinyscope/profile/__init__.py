@@ -104,12 +104,12 @@ def _agreement(graph: Graph, fw: Firmware, out: np.ndarray) -> dict:
 MAX_EVENTS, MAX_ITM = 64_000_000, 16_000_000  # 1.5 GB and 0.8 GB of buffers: past this, refuse
 
 
-def simulate_whole(elf: Path, target, code) -> SimResult:
+def simulate_whole(elf: Path, target, code, timing_mode: str = "instr") -> SimResult:
     """Simulate with buffers big enough for every call event and ITM record: a run that overflows is
     run again (it is deterministic) with the buffers it needed; tables are never silently cut short."""
     events, itm = 2_000_000, 100_000
     while True:
-        result = simulate(elf, target, code=code, events_cap=events, itm_cap=itm)
+        result = simulate(elf, target, code=code, events_cap=events, itm_cap=itm, timing_mode=timing_mode)
         if not result.events_dropped and not result.itm_dropped:
             return result
         need_ev, need_itm = events + result.events_dropped, itm + result.itm_dropped
@@ -119,11 +119,13 @@ def simulate_whole(elf: Path, target, code) -> SimResult:
         events, itm = max(events, need_ev), max(itm, need_itm)
 
 
-def run_profile(model: str, config: BuildConfig, cache: Path | None = None) -> Profile:
+def run_profile(model: str, config: BuildConfig, cache: Path | None = None, timing_mode: str = "instr") -> Profile:
+    """Build (cached), simulate and attribute. ``timing_mode`` "instr" (the default, for `profile`) gives
+    exact per-instruction cycles; "block" (studies) spreads each block's cycles over its instructions."""
     graph = load(model)
     fw, _ = cached_firmware(graph, config, cache)
     code = decode_elf(fw.elf, load_core())  # once: the simulator's tables and the listings' text
-    result = simulate_whole(fw.elf, fw.target, code)
+    result = simulate_whole(fw.elf, fw.target, code, timing_mode)
     harness = parse_output(result.stdout)
     image = read_image(fw.elf)
     text = code.text

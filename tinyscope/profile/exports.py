@@ -96,7 +96,9 @@ def callgrind(result: SimResult, symbols: Symbols, text: dict[int, str], lines: 
     owner = attribute(result, symbols)
     stalls = sum(st[c].astype(np.int64) for c in STALL_COLUMNS)
     cols = [st["cycles"], st["count"], stalls, st["icache_miss"], st["dcache_miss"], st["dcache_access"]]
-    total = [int(c[st["count"] > 0].sum()) for c in cols]
+    # an instruction of an IT block whose condition failed costs cycles without executing: keep it
+    charged = (st["count"] > 0) | (st["cycles"] > 0)
+    total = [int(c[charged].sum()) for c in cols]
     out = ["# callgrind format", "version: 1", "creator: tinyscope", f"cmd: {command}", "positions: instr line",
            f"events: {' '.join(CALLGRIND_EVENTS)}", f"summary: {' '.join(map(str, total))}", ""]
     files: dict[str, int] = {}
@@ -117,7 +119,7 @@ def callgrind(result: SimResult, symbols: Symbols, text: dict[int, str], lines: 
         return src.line if src else 0
 
     by_fn: dict[str, list[int]] = {}
-    for i in np.nonzero(st["count"] > 0)[0]:
+    for i in np.nonzero(charged)[0]:
         name = symbols.symbols[int(owner[i])].name if owner[i] >= 0 else f"0x{int(pcs[i]):08x}"
         by_fn.setdefault(name, []).append(int(i))
     calls = _call_pairs(result, symbols, text)

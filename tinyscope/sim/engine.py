@@ -28,6 +28,7 @@ import numpy as np
 from unicorn import (
     UC_ARCH_ARM,
     UC_ERR_INSN_INVALID,
+    UC_HOOK_BLOCK,
     UC_HOOK_CODE,
     UC_HOOK_INTR,
     UC_HOOK_MEM_FETCH_UNMAPPED,
@@ -78,6 +79,7 @@ SEMIHOSTING = {0x01: "SYS_OPEN", 0x02: "SYS_CLOSE", 0x03: "SYS_WRITEC", 0x04: "S
                0x11: "SYS_TIME", 0x12: "SYS_SYSTEM", 0x13: "SYS_ERRNO", 0x15: "SYS_GET_CMDLINE",
                0x16: "SYS_HEAPINFO", 0x18: "SYS_EXIT", 0x20: "SYS_EXIT_EXTENDED", 0x30: "SYS_ELAPSED",
                0x31: "SYS_TICKFREQ"}
+TIMING_MODES = ("block", "instr")
 _CORE_REGS = [UC_ARM_REG_R0 + k for k in range(13)] + [UC_ARM_REG_SP, UC_ARM_REG_LR, UC_ARM_REG_PC]
 
 
@@ -212,8 +214,12 @@ def _semihosting(uc: Uc, run: _Run, pc: int, where) -> bool:
 def simulate(elf_path: str | Path, target: str | Target = "stm32h743", *, max_instructions: int = 2_000_000_000,
              timeout_s: float = 900.0, profile: bool = True, timing: bool = True,
              events_cap: int = 2_000_000, itm_cap: int = 100_000, code: CodeTables | None = None,
-             output_cap: int = OUTPUT_CAP, trace: int = 0) -> SimResult:
+             output_cap: int = OUTPUT_CAP, trace: int = 0, timing_mode: str = "instr") -> SimResult:
     """Run the firmware until it exits through semihosting; faults and hangs raise SimError.
+
+    ``timing_mode``: "instr" charges every instruction from unicorn's code hook (exact per-instruction
+    attribution, for profiles); "block" charges each translation block from its precomputed schedule
+    (several times faster; the same rules, approximated at block boundaries: docs/simulator-speed.md).
 
     ``code`` is the ELF's decode (decode_elf) when the caller already has it, e.g. the profiler.
     ``trace`` > 0 keeps the first ``trace`` executed PCs (``SimResult.pc_trace``, or the SimError's
@@ -223,13 +229,17 @@ def simulate(elf_path: str | Path, target: str | Target = "stm32h743", *, max_in
         raise SimError(f"the instruction budget must be at least 1, not {max_instructions}")
     if not timeout_s > 0:
         raise SimError(f"the wall-clock limit must be positive, not {timeout_s}")
+    if timing_mode not in TIMING_MODES:
+        raise SimError(f"the timing mode is one of {', '.join(TIMING_MODES)}, not {timing_mode!r}")
+    block = timing and timing_mode == "block"
     tgt = load_target(target) if isinstance(target, str) else target
     core = load_core()
     image = read_image(elf_path)
     if code is None:
         code = decode_elf(elf_path, core) if timing else CodeTables([], np.zeros((1, NF), np.int64), {})
     try:
-        S = T.build_state(tgt, core, code, events_cap if profile else 0, itm_cap)
+        S = T.build_state(tgt, core, code, events_cap if profile else 0, itm_cap, block=block,
+                          budget=max_instructions)
     except ValueError as exc:
         raise SimError(str(exc)) from None
     special = image.special()
@@ -250,8 +260,13 @@ def simulate(elf_path: str | Path, target: str | Target = "stm32h743", *, max_in
     # Code hooks: one per instruction from the timing model, or the counter alone without it (unicorn
     # calls a lone code hook inline, several through a loop over all of them: every extra code hook
     # costs on every instruction, so the trap and hint checks below come only when needed).
-    if timing:
+    if block:  # one native call per translation block; the budget is counted there (no count= code hook)
+        _add_native_hook(uc, UC_HOOK_BLOCK, T.block_hook, user)
+        # CYCCNT and ITM timestamps need the accessing instruction's PC: a hook on those registers only
+        _add_native_hook(uc, UC_HOOK_MEM_READ | UC_HOOK_MEM_WRITE, T.ppb_pc_hook, user, PPB_BASE, PPB_BASE + 0x1FFF)
+    elif timing:
         _add_native_hook(uc, UC_HOOK_CODE, T.code_hook, user)
+    if timing:
         dec, end = int(S[T.O_DEC]), int(S[T.O_DEC]) + len(code.table) * NF
         N.mark_it_blocks(code.text, code.ranges, S[dec + D_FLAGS: end: NF], S[dec + D_SIZE: end: NF])
     else:
@@ -277,6 +292,10 @@ def simulate(elf_path: str | Path, target: str | Target = "stm32h743", *, max_in
         return [int(X[N.X_RING + (k & (N.RING - 1))]) for k in range(max(1, pos - min(n, N.RING) + 1), pos + 1)]
 
     def last_pc() -> int:
+        if block and S[T.BLK_E] >= 0:  # block mode: the PC when it lies in the running block, else its last
+            e = int(S[T.BLK_E])
+            pc = uc.reg_read(UC_ARM_REG_PC)
+            return pc if S[e + T.B_TAG] <= pc < S[e + T.B_TAG] + S[e + T.B_SIZE] else int(S[e + T.B_LASTPC])
         pcs = recent(1)
         return pcs[-1] if pcs else -1
 
@@ -342,9 +361,12 @@ def simulate(elf_path: str | Path, target: str | Target = "stm32h743", *, max_in
         """(kind, address) when the last instruction that ran is WFI, WFE or YIELD and the PC is
         just past it: unicorn returns from a WFI with nothing pending, and stops with "invalid
         instruction" after WFE and YIELD."""
+        pc = uc.reg_read(UC_ARM_REG_PC)
+        if block:  # the hint is the instruction just before the PC
+            return next(((kind, a) for a, (kind, size) in hints.items() if a + size == pc), None)
         last = last_pc()
         kind, size = hints.get(last, ("", 0))
-        return (kind, last) if kind and uc.reg_read(UC_ARM_REG_PC) == last + size else None
+        return (kind, last) if kind and pc == last + size else None
 
     vt = bytes(uc.mem_read(image.vector_table, 8))
     sp, reset = (int.from_bytes(vt[i:i + 4], "little") for i in (0, 4))
@@ -356,7 +378,7 @@ def simulate(elf_path: str | Path, target: str | Target = "stm32h743", *, max_in
         failed = None
         try:
             uc.emu_start(pc, 0xFFFF_FFFF, timeout=max(1, int(left * 1e6)),
-                         count=max(1, max_instructions - executed()) if timing else 0)
+                         count=max(1, max_instructions - executed()) if timing and not block else 0)
         except UcError as exc:
             failed = exc
         if run.fault or run.error or X[N.X_FAULT] or run.exit_code is not None:
@@ -393,7 +415,7 @@ def simulate(elf_path: str | Path, target: str | Target = "stm32h743", *, max_in
             X[N.X_DIV_ON] = 1
             for addr, _ in special["div"]:
                 _add_native_hook(uc, UC_HOOK_CODE, N.div_hook, xuser, addr, addr)
-        if pc & ~1 == last_pc():  # stopped before the store finished: it runs again, count it once
+        if pc & ~1 == last_pc() and not block:  # stopped before the store finished: it runs again, count it once
             if timing:
                 S[T.NINSTR] -= 1
                 S[T.RING_POS] -= 1
@@ -403,7 +425,9 @@ def simulate(elf_path: str | Path, target: str | Target = "stm32h743", *, max_in
     wall = time.perf_counter() - start
     if run.error is not None:
         raise run.error
-    if timing:
+    if block:
+        T.block_finish(S)
+    elif timing:
         T._finalize(S, -1)
     n_instr = min(executed(), max_instructions)
     if X[N.X_FAULT] and run.fault is None:
@@ -422,7 +446,7 @@ def simulate(elf_path: str | Path, target: str | Target = "stm32h743", *, max_in
     res = _result(S, code, str(elf_path), tgt.name, run, wall, timing, n_instr)
     res.pc_trace = pc_trace
     if timing:  # the simulator's version and the estimated figures this run relied on (run.json)
-        res.meta["simulator"] = T.provenance(S, tgt, core, code)
+        res.meta["simulator"] = {**T.provenance(S, tgt, core, code), "timing_mode": timing_mode}
     return res
 
 

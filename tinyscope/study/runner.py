@@ -25,29 +25,30 @@ PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 SCHEDULER_TIMEOUT_S = 5
 
 
-def run_one(model: str, run: Run, out: str) -> dict:
+def run_one(model: str, run: Run, out: str, timing_mode: str = "instr") -> dict:
     """Build, simulate and profile one configuration (in a worker process)."""
     from tinyscope.profile import run_profile, write_profile
     from tinyscope.report.html import write_html
 
+    key = _key(run, timing_mode)
     try:
-        p = run_profile(model, run.config)
+        p = run_profile(model, run.config, timing_mode=timing_mode)
         write_profile(p, Path(out), finish=lambda tmp: write_html(tmp, tmp / "report.html"))
         s = p.summary()
         memcpy = next((f.share for f in p.functions if f.name == "memcpy"), 0.0)
         return {"name": run.name, "ok": True, "folder": out, "cycles": s["cycles"], "ms": s["ms"],
                 "icache_miss_rate": s["icache"]["miss_rate"], "dcache_miss_rate": s["dcache"]["miss_rate"],
                 "top_function": s["top_function"], "top_share": s["top_share"], "memcpy_share": memcpy,
-                "argmax_equal": s["agreement"]["argmax_equal"], "config": asdict(run.config), "key": _key(run)}
+                "argmax_equal": s["agreement"]["argmax_equal"], "config": asdict(run.config), "key": key}
     except TinyscopeError as exc:
-        return {"name": run.name, "ok": False, "error": str(exc), "config": asdict(run.config), "key": _key(run)}
+        return {"name": run.name, "ok": False, "error": str(exc), "config": asdict(run.config), "key": key}
     except Exception as exc:  # a bug must not sink the other runs: record it with its traceback
         return {"name": run.name, "ok": False, "error": f"{type(exc).__name__}: {exc}",
-                "traceback": traceback.format_exc(), "config": asdict(run.config), "key": _key(run)}
+                "traceback": traceback.format_exc(), "config": asdict(run.config), "key": key}
 
 
-def _key(run: Run) -> str:
-    return json.dumps([run.name, asdict(run.config)], sort_keys=True)
+def _key(run: Run, timing_mode: str = "instr") -> str:
+    return json.dumps([run.name, asdict(run.config), timing_mode], sort_keys=True)
 
 
 def _die_with_parent() -> None:
@@ -114,21 +115,22 @@ def _connect(scheduler: str):
 
 
 def run_grid(model: str, runs: list[Run], out: Path, workers: int = 2, scheduler: str | None = None,
-             on_result: Callable[[dict], None] | None = None) -> list[dict]:
+             on_result: Callable[[dict], None] | None = None, timing_mode: str = "instr") -> list[dict]:
     """Results in grid order; ``results.jsonl`` in ``out`` grows as runs finish."""
     with study_lock(out):
-        return _run_grid(model, runs, out, workers, scheduler, on_result)
+        return _run_grid(model, runs, out, workers, scheduler, on_result, timing_mode)
 
 
 def _run_grid(model: str, runs: list[Run], out: Path, workers: int, scheduler: str | None,
-              on_result: Callable[[dict], None] | None) -> list[dict]:
+              on_result: Callable[[dict], None] | None, timing_mode: str) -> list[dict]:
     log = out / "results.jsonl"
     done = {r["key"]: r for r in read_log(log) if r.get("ok")}
     if log.exists() and not log.read_bytes().endswith(b"\n") and log.stat().st_size:
         with log.open("a") as f:
             f.write("\n")  # end a torn last line so the next record starts on its own
-    todo = [(i, r) for i, r in enumerate(runs) if _key(r) not in done]
-    results: dict[int, dict] = {i: done[_key(r)] for i, r in enumerate(runs) if _key(r) in done}
+    keys = [_key(r, timing_mode) for r in runs]
+    todo = [(i, r) for i, r in enumerate(runs) if keys[i] not in done]
+    results: dict[int, dict] = {i: done[keys[i]] for i in range(len(runs)) if keys[i] in done}
     for r in results.values():
         if on_result:
             on_result(r)
@@ -144,12 +146,13 @@ def _run_grid(model: str, runs: list[Run], out: Path, workers: int, scheduler: s
         from dask.distributed import as_completed as dask_completed
 
         with _connect(scheduler) as client:
-            futures = {client.submit(run_one, model, r, str(out / f"run{i + 1}"), pure=False): i for i, r in todo}
+            futures = {client.submit(run_one, model, r, str(out / f"run{i + 1}"), timing_mode,
+                                     pure=False): i for i, r in todo}
             for fut in dask_completed(futures):
                 record(futures[fut], fut.result())
     elif todo:
         with ProcessPoolExecutor(max_workers=max(1, workers), initializer=_die_with_parent) as pool:
-            futures = {pool.submit(run_one, model, r, str(out / f"run{i + 1}")): i for i, r in todo}
+            futures = {pool.submit(run_one, model, r, str(out / f"run{i + 1}"), timing_mode): i for i, r in todo}
             for fut in as_completed(futures):
                 record(futures[fut], fut.result())
     return [results[i] for i in range(len(runs))]
