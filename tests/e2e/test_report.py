@@ -176,3 +176,21 @@ def test_run_prints_what_analyze_counts_and_int8_outputs_dequantized(tmp_path):
     doc = json.loads(flash.stdout)
     assert doc["ram"]["input"]["region"] == "flash" and not doc["ram"]["input"]["ram"]
     assert doc["ram_total"] == analyzed["ram_total_bytes"] - doc["ram"]["input"]["bytes"]
+
+
+@needs_chromium
+def test_report_of_a_real_elf_profile(tmp_path):
+    """Register-level H743 firmware with a tick, two tasks and region markers, profiled as a user's ELF."""
+    from ..sim.h743fw import build_h743
+
+    elf = build_h743(tmp_path, "rtos", ["h743_clock.c", "rtos_tick.c"])
+    r = _cli("profile", str(elf), "--dcache", "off", "-o", str(tmp_path / "out"), cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    found = inspect_report(tmp_path / "out" / "report.html", tmp_path / "chrome", "report-elf")
+    _assert_renders(found, [s for s in PROFILE_SECTIONS if s != "model"])
+    text = found["text"]
+    for phrase in ["rtos.elf", "SysTick_Handler", "PendSV_Handler", "region 1", "rtos_tick.c:", "forced off",
+                   "Provenance"]:
+        assert phrase in text, phrase
+    problems, _ = check_trace(json.loads((tmp_path / "out" / "trace.json").read_text()))
+    assert problems == []

@@ -19,11 +19,11 @@ pytestmark = [pytest.mark.sim,
 
 
 def test_unmapped_access_names_the_place(tmp_path):
-    elf = build(tmp_path, "unmapped", "    ldr r0, =0x50000000\n    ldr r1, [r0]")
+    elf = build(tmp_path, "unmapped", "    ldr r0, =0x90000000\n    ldr r1, [r0]")
     with pytest.raises(SimError) as e:
         simulate(elf, "stm32h743")
     msg = str(e.value)
-    assert "read of unmapped address 0x50000000 at Reset_Handler+0x" in msg
+    assert "read of unmapped address 0x90000000 at Reset_Handler+0x" in msg
     assert "last instructions" in msg and "ldr r1, [r0]" in msg
 
 
@@ -105,13 +105,13 @@ FAULTS = {  # name: (body, extra, what the one line must say)
     "sys_read": ("    movs r0, #0x06\n    bkpt 0xab", "", ["SYS_READ (0x06) is not supported"]),
     "sys_clock": ("    movs r0, #0x10\n    bkpt 0xab", "", ["SYS_CLOCK (0x10) is not supported"]),
     "sys_unknown": ("    movs r0, #0x77\n    bkpt 0xab", "", ["0x77, an unknown operation, is not supported"]),
-    "write0_bad_pointer": ("    movs r0, #0x04\n    ldr r1, =0x50000000\n    bkpt 0xab", "",
-                           ["SYS_WRITE0", "the string at 0x50000000 runs into unreadable memory"]),
+    "write0_bad_pointer": ("    movs r0, #0x04\n    ldr r1, =0x90000000\n    bkpt 0xab", "",
+                           ["SYS_WRITE0", "the string at 0x90000000 runs into unreadable memory"]),
     "write_bad_buffer": ("    movs r0, #0x05\n    adr r1, blk\n    bkpt 0xab",
-                         "    .balign 4\nblk:    .word 1, 0x50000000, 16\n",
-                         ["SYS_WRITE", "the buffer at 0x50000000 (16 bytes) is not readable memory"]),
-    "write_bad_block": ("    movs r0, #0x05\n    ldr r1, =0x50000000\n    bkpt 0xab", "",
-                        ["SYS_WRITE", "its parameter block at 0x50000004"]),
+                         "    .balign 4\nblk:    .word 1, 0x90000000, 16\n",
+                         ["SYS_WRITE", "the buffer at 0x90000000 (16 bytes) is not readable memory"]),
+    "write_bad_block": ("    movs r0, #0x05\n    ldr r1, =0x90000000\n    bkpt 0xab", "",
+                        ["SYS_WRITE", "its parameter block at 0x90000004"]),
     "write_4gb": ("    movs r0, #0x05\n    adr r1, blk\n    bkpt 0xab",
                   "    .balign 4\nblk:    .word 1, 0x24000000, 0xFFFFFFFF\n",
                   ["console output passed the cap", "4,294,967,295 more"]),
@@ -119,15 +119,15 @@ FAULTS = {  # name: (body, extra, what the one line must say)
     "wfi_loop": ("1:  wfi\n    b 1b", "", ["waits for an interrupt that never comes"]),
     "wfe": ("    wfe", "", ["WFE at Reset_Handler+0x", "waits for an event that never comes"]),
     "wfi_systick": ("    ldr r0, =0xE000E010\n    movs r1, #3\n    str r1, [r0]\n    wfi", "",
-                    ["SysTick is enabled, but the simulator models no interrupts"]),
-    "branch_unmapped": ("    ldr r0, =0x50000001\n    bx r0", "",
-                        ["branch to unmapped address 0x50000000 from Reset_Handler+0x", "(bx r0)"]),
-    "call_unmapped": ("    ldr r0, =0x50000001\n    blx r0", "", ["branch to unmapped address 0x50000000", "(blx r0)"]),
-    "return_unmapped": ("    ldr r0, =0x50000001\n    push {r0}\n    pop {pc}", "",
-                        ["branch to unmapped address 0x50000000", "(pop {pc})"]),
+                    ["waits for an interrupt that never comes"]),  # RVR 0: SysTick never wraps
+    "branch_unmapped": ("    ldr r0, =0x90000001\n    bx r0", "",
+                        ["branch to unmapped address 0x90000000 from Reset_Handler+0x", "(bx r0)"]),
+    "call_unmapped": ("    ldr r0, =0x90000001\n    blx r0", "", ["branch to unmapped address 0x90000000", "(blx r0)"]),
+    "return_unmapped": ("    ldr r0, =0x90000001\n    push {r0}\n    pop {pc}", "",
+                        ["branch to unmapped address 0x90000000", "(pop {pc})"]),
     "exc_return": ("    ldr r0, =0xFFFFFFF9\n    bx r0", "", ["an exception return (EXC_RETURN) outside an exception"]),
     "arm_state": ("    ldr r0, =0x08000100\n    bx r0", "", ["UsageFault (INVSTATE)", "(bx r0)"]),
-    "svc": ("    svc #3", "", ["SVC at Reset_Handler+0x", "no SVC handler runs"]),
+    "svc": ("    svc #3", "", ["SVC at Reset_Handler+0x", "no SVCall handler runs"]),
 }
 
 

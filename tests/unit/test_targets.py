@@ -188,3 +188,13 @@ def test_the_documented_example_board_parses() -> None:
     t = parse_target(tomllib.loads(example))
     assert t.name == "my-h750" and t.clock_div == 2 and t.line == 32
     assert t.region("flash").read_cycles(t.clock_div) == 2 * (2 + 4 + 1) - 1
+
+
+def test_the_documented_variant_loads(tmp_path) -> None:
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "board-files.md").read_text()
+    example = doc.split("## Variants", 1)[1].split("```toml\n", 1)[1].split("```", 1)[0]
+    f = tmp_path / "one-more-ws.toml"
+    f.write_text(example)
+    t, base = load_target(str(f)), load_target("stm32h743")
+    assert t.region("flash").wait_states == base.region("flash").wait_states + 1
+    assert t.region("flash").read_cycles(t.clock_div) == base.region("flash").read_cycles(base.clock_div) + 2

@@ -90,13 +90,23 @@ BUILD_OPTIONS: tuple[Option, ...] = (
 )
 
 
-def add_build_arguments(parser: argparse.ArgumentParser) -> None:
+FORCED_CACHE = ("on", "off", "firmware")
+FORCED_CACHE_HELP = ("; for a firmware ELF: on or off forces the cache whatever the firmware writes to CCR, "
+                     "firmware (the default) follows it")
+
+
+def add_build_arguments(parser: argparse.ArgumentParser, firmware: bool = False) -> None:
+    """``firmware``: the verb also takes a built ELF, whose caches --icache/--dcache can force (on|off) or
+    leave to the firmware (firmware); for a model they stay what the built firmware switches on."""
     group = parser.add_argument_group("build options")
     for o in BUILD_OPTIONS:
         shown = " (default: %(default)s)" if o.default not in ("", None) else ""
         kw: dict[str, Any] = {"dest": o.dest, "default": o.default, "help": o.help + shown}
         if o.choices:
             kw["choices"] = o.choices
+        if firmware and o.dest in ("icache", "dcache"):
+            kw.update(choices=FORCED_CACHE, default=None,
+                      help=o.help + f" (default for a model: {o.default})" + FORCED_CACHE_HELP)
         if o.metavar:
             kw["metavar"] = o.metavar
         if isinstance(o.default, int):
@@ -110,6 +120,16 @@ def add_build_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def config_from_args(args: argparse.Namespace) -> BuildConfig:
-    return BuildConfig(target=args.target, place=parse_place(args.place or ""), icache=_onoff(args.icache),
-                       dcache=_onoff(args.dcache), libc=args.libc, opt=args.opt or "-O3", stack_size=args.stack_size,
+    defaults = {o.dest: o.default for o in BUILD_OPTIONS}
+    icache, dcache = (getattr(args, k) or defaults[k] for k in ("icache", "dcache"))
+    if "firmware" in (icache, dcache):
+        raise InputError("--icache/--dcache firmware applies to a firmware ELF; a model's build switches its "
+                         "caches on or off")
+    return BuildConfig(target=args.target, place=parse_place(args.place or ""), icache=_onoff(icache),
+                       dcache=_onoff(dcache), libc=args.libc, opt=args.opt or "-O3", stack_size=args.stack_size,
                        input_path=args.input, seed=args.seed)
+
+
+def forced_cache(value: str | None) -> bool | None:
+    """--icache/--dcache for a firmware ELF: True/False forced, None as the firmware sets it."""
+    return None if value in (None, "firmware") else value == "on"

@@ -22,6 +22,7 @@ from tinyscope.frontend import load
 from tinyscope.ir.graph import Graph
 from tinyscope.outputs import PROFILE_FILES, staged_folder
 from tinyscope.plan.analyze import ModelFigures, analyze
+from tinyscope.profile.elf import ElfProfile
 from tinyscope.profile.exports import callgrind, speedscope, write_speedscope
 from tinyscope.profile.functions import FunctionRow, function_table
 from tinyscope.profile.hotloops import Loop, add_source, hot_blocks, hot_loops
@@ -162,8 +163,11 @@ def layer_rows(p: Profile) -> list[dict]:
     return rows
 
 
-def write_profile(p: Profile, out: Path, finish: Callable[[Path], object] | None = None) -> dict[str, Path]:
-    """Machine-readable results and pictures of one profile, in ``out`` (all files or none)."""
+def write_profile(p: Profile | ElfProfile, out: Path,
+                  finish: Callable[[Path], object] | None = None) -> dict[str, Path]:
+    """Machine-readable results and pictures of one profile (a model's or any ELF's), in ``out`` (all
+    files or none)."""
+    target = p.firmware.target if isinstance(p, Profile) else p.target
     names = PROFILE_FILES
     with staged_folder(out) as tmp:
         files = {k: tmp / v for k, v in names.items()}
@@ -174,16 +178,16 @@ def write_profile(p: Profile, out: Path, finish: Callable[[Path], object] | None
                                    "icache_miss": f.icache_miss, "dcache_miss": f.dcache_miss,
                                    "dcache_access": f.dcache_access}
                                   for f in p.functions])
-        _csv(files["layers"], layer_rows(p))
+        _csv(files["layers"], layer_rows(p) if isinstance(p, Profile) else [asdict(lay) for lay in p.layers])
         files["loops"].write_text(json.dumps([asdict(lp) for lp in p.loops], indent=1))
         files["blocks"].write_text(json.dumps([asdict(b) for b in p.blocks], indent=1))
-        write_trace(files["trace"], chrome_trace(p.result, p.symbols, p.layers, p.firmware.target.cpu_hz))
+        write_trace(files["trace"], chrome_trace(p.result, p.symbols, p.layers, target.cpu_hz))
         files["folded"].write_text(folded_stacks(p.result, p.symbols))
         p.result.save(files["sim"])
-        plot_timeline(p.result, p.symbols, p.layers, p.firmware.target.cpu_hz, tmp / "timeline")
-        write_speedscope(files["speedscope"], speedscope(p.result, p.symbols, f"{p.model} on {p.firmware.target.name}"))
+        plot_timeline(p.result, p.symbols, p.layers, target.cpu_hz, tmp / "timeline")
+        write_speedscope(files["speedscope"], speedscope(p.result, p.symbols, f"{p.model} on {target.name}"))
         files["callgrind"].write_text(callgrind(p.result, p.symbols, p.text, p.lines,
-                                                f"tinyscope profile {p.model} --target {p.firmware.target.name}"))
+                                                f"tinyscope profile {p.model} --target {target.name}"))
         if finish is not None:
             finish(tmp)  # e.g. the HTML report, written from these files before they move into place
     return {k: Path(out) / v for k, v in names.items()}

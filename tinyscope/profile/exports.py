@@ -18,7 +18,7 @@ import numpy as np
 from tinyscope.profile.functions import STALL_COLUMNS, attribute
 from tinyscope.profile.source import LineTable
 from tinyscope.sim.elf import Symbols
-from tinyscope.sim.result import SimResult
+from tinyscope.sim.result import CALL, OPENS, SimResult
 
 SPEEDSCOPE_SCHEMA = "https://www.speedscope.app/file-format-schema.json"
 CALLGRIND_EVENTS = ["Cycles", "Instructions", "Stalls", "I1miss", "D1miss", "D1access"]
@@ -44,7 +44,7 @@ def speedscope(result: SimResult, symbols: Symbols, title: str) -> dict:
     for cycle, kind, pc in zip(result.events["cycle"], result.events["kind"], result.events["pc"]):
         at = max(int(cycle), last)  # the format wants non-decreasing times
         last = at
-        if kind == 0:
+        if kind in OPENS:
             f = frames.setdefault(_name(symbols, int(pc)), len(frames))
             stack.append(f)
             events.append({"type": "O", "frame": f, "at": at})
@@ -72,10 +72,10 @@ def _call_pairs(result: SimResult, symbols: Symbols, text: dict[int, str]) -> di
             callers.setdefault(int(m.group(2), 16), _name(symbols, addr))
     default_root = "Reset_Handler" if symbols.by_name("Reset_Handler") else "[start-up]"
     for cycle, kind, pc in zip(result.events["cycle"], result.events["kind"], result.events["pc"]):
-        if kind == 0:
+        if kind in OPENS:
             callee = _name(symbols, int(pc))
             caller = stack[-1][0] if stack else callers.get(int(pc) & ~1, default_root)
-            pairs.setdefault((caller, callee), [0, 0])[0] += 1
+            pairs.setdefault((caller, callee), [0, 0])[0] += kind == CALL  # a resumed frame is not a call
             stack.append((callee, int(cycle)))
         elif stack:
             callee, start = stack.pop()

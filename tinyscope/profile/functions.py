@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from tinyscope.sim.elf import Symbols
-from tinyscope.sim.result import SimResult
+from tinyscope.sim.result import CALL, OPENS, SimResult
 
 STALL_COLUMNS = ["stall_load_use", "stall_fp", "stall_dep", "stall_branch", "stall_ifetch", "stall_dmem"]
 
@@ -52,10 +52,11 @@ def replay_calls(result: SimResult, symbols: Symbols) -> tuple[dict[str, int], d
     inclusive: dict[str, int] = {}
     stack: list[tuple[str, int]] = []
     for cycle, kind, pc in zip(result.events["cycle"], result.events["kind"], result.events["pc"]):
-        if kind == 0:
+        if kind in OPENS:
             s = symbols.lookup(int(pc))
             name = s.name if s else f"0x{int(pc):08x}"
-            calls[name] = calls.get(name, 0) + 1
+            if kind == CALL:  # a frame reopened by a task switch is not a call
+                calls[name] = calls.get(name, 0) + 1
             stack.append((name, int(cycle)))
         elif stack:
             name, start = stack.pop()

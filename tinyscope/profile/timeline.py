@@ -9,7 +9,7 @@ from pathlib import Path
 
 from tinyscope.profile.layers import LayerRow
 from tinyscope.sim.elf import Symbols
-from tinyscope.sim.result import SimResult
+from tinyscope.sim.result import OPENS, SimResult
 
 
 @dataclass
@@ -25,7 +25,7 @@ def call_spans(result: SimResult, symbols: Symbols, limit: int = 200_000) -> lis
     spans: list[Span] = []
     stack: list[tuple[str, int]] = []
     for cycle, kind, pc in zip(result.events["cycle"], result.events["kind"], result.events["pc"]):
-        if kind == 0:
+        if kind in OPENS:
             s = symbols.lookup(int(pc))
             stack.append((s.name if s else f"0x{int(pc):08x}", int(cycle)))
         elif stack:
@@ -65,7 +65,7 @@ def chrome_trace(result: SimResult, symbols: Symbols, layers: list[LayerRow], cp
     last = 0
     for cycle, kind, pc in zip(result.events["cycle"], result.events["kind"], result.events["pc"]):
         last = max(int(cycle), last)
-        if kind == 0:
+        if kind in OPENS:
             s = symbols.lookup(int(pc))
             stack.append(s.name if s else f"0x{int(pc):08x}")
             events.append({"ph": "B", "name": stack[-1], "cat": "function", "pid": 1, "tid": 2, "ts": last * us})
@@ -87,7 +87,7 @@ def folded_stacks(result: SimResult, symbols: Symbols) -> str:
         key = ";".join(stack)
         weights[key] = weights.get(key, 0) + int(cycle) - last
         last = int(cycle)
-        if kind == 0:
+        if kind in OPENS:
             s = symbols.lookup(int(pc))
             stack.append(s.name if s else f"0x{int(pc):08x}")
         elif len(stack) > 1:

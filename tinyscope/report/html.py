@@ -400,7 +400,8 @@ def render_html(folder: Path, out: Path | None = None) -> str:
                           "textposition": "outside", "cliponaxis": False, "marker": {"color": _color(0)},
                           "hovertemplate": "%{y}<br>%{x:.3f} ms<extra></extra>"}],
                 "layout": {"height": 100 + 34 * len(ok), "margin": {"l": 10, "r": 60, "t": 10, "b": 40},
-                           "xaxis": {"title": {"text": "inference time (ms)"}},
+                           "xaxis": {"title": {"text": "run time (ms)" if study.get("kind") == "firmware"
+                                               else "inference time (ms)"}},
                            "yaxis": {"automargin": True, "ticksuffix": "  "}}}
         page = _env().get_template("study.html").render(
             title=title, study=study, rows=rows, runs=runs, version=__version__, has_bars=bool(ok),

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict
 
 from tinyscope.profile import MEASURED, Profile
+from tinyscope.profile.elf import MEASURED_ELF, ElfProfile
 from tinyscope.profile.functions import STALL_COLUMNS
 from tinyscope.report.names import short_names
 from tinyscope.report.regions import hot_regions
@@ -39,6 +40,30 @@ def render_profile(p: Profile, top: int = 12, loops: int = 4) -> str:
         f"({_pct(s['icache']['miss_rate'])}), D {s['dcache']['misses']:,}/{s['dcache']['accesses']:,} "
         f"({_pct(s['dcache']['miss_rate'])})",
     ]
+    return _render_body(p, head, s, top, loops)
+
+
+def render_elf_profile(p: ElfProfile, top: int = 12, loops: int = 4) -> str:
+    """The same tables for any firmware: no model lines; the layer table only with region markers."""
+    s = p.summary()
+    r = p.result
+    head = [
+        f" firmware    : {p.elf} ({(s['elf_sha256'] or '?')[:16]})" + (f", from {p.source}" if p.source != "simulated"
+                                                                        else ""),
+        f" target      : {s['target']} at {s['cpu_hz'] / 1e6:g} MHz"
+        + "".join(f"; {k} {({True: 'on', False: 'off'}.get(v, v) if isinstance(v, bool) else v)}"
+                  for k, v in r.meta.get("run", {}).items()),
+        f" cycles      : {p.cycles:,} ({p.ms:.3f} ms), {r.instructions:,} instructions, exit {r.exit_code}",
+        f" measured    : {MEASURED_ELF}",
+        f" caches      : I {s['icache']['misses']:,}/{s['icache']['accesses']:,} misses "
+        f"({_pct(s['icache']['miss_rate'])}), D {s['dcache']['misses']:,}/{s['dcache']['accesses']:,} "
+        f"({_pct(s['dcache']['miss_rate'])})",
+    ]
+    head += [f" note        : {n}" for n in p.notes]
+    return _render_body(p, head, s, top, loops)
+
+
+def _render_body(p: Profile | ElfProfile, head: list[str], s: dict, top: int, loops: int) -> str:
     stall_total = sum(s["stalls"].values())
     head.append(" stalls      : " + ", ".join(f"{k} {v:,}" for k, v in s["stalls"].items())
                 + f" (total {stall_total:,})")
@@ -56,7 +81,14 @@ def render_profile(p: Profile, top: int = 12, loops: int = 4) -> str:
                    [[lay.c_id, lay.m_id, short, lay.op, f"{lay.macc:,}", f"{lay.cycles:,}",
                      f"{lay.cycles_per_macc:.2f}", _pct(lay.share), f"{lay.dcache_miss:,}"]
                     for lay, short in zip(p.layers, short_names([lay.name for lay in p.layers], NAME_WIDTH))])
-    parts = ["\n".join(head), "", render(funcs, stalls, layers)]
+    if isinstance(p, ElfProfile) and p.layers:
+        layers = table("regions (tinyscope_markers.h)", [("id", "right"), ("region", "left"), ("cycles", "right"),
+                                                         ("share", "right"), ("I$ miss", "right"),
+                                                         ("D$ miss", "right")],
+                       [[lay.c_id, lay.name, f"{lay.cycles:,}", _pct(lay.share), f"{lay.icache_miss:,}",
+                         f"{lay.dcache_miss:,}"] for lay in p.layers])
+    shown = (funcs, stalls, layers) if p.layers or isinstance(p, Profile) else (funcs, stalls)
+    parts = ["\n".join(head), "", render(*shown)]
     for lp in hot_regions([asdict(x) for x in p.loops], [asdict(x) for x in p.blocks], loops):  # each region once
         unit = "iterations" if lp["kind"] == "loop" else "executions"
         parts.append(f"hot {lp['kind']} in {lp['function']} 0x{lp['start']:08x}-0x{lp['end']:08x}: "

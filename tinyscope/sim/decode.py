@@ -12,6 +12,7 @@ text; the cycle figures come from the core record (cortex_m7.toml), never from c
 
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass
 
 import capstone
@@ -19,6 +20,7 @@ import numpy as np
 from capstone import arm
 from elftools.elf.elffile import ELFFile
 
+from tinyscope.sim.elf import read_image
 from tinyscope.targets.core import CoreTiming
 
 # instruction classes (C_ALUE: add/sub/mov and simple shifts, whose results the early ALU and the AGU
@@ -40,6 +42,7 @@ _READ_PRIORITY = (R_ADDR, R_MULOP, R_EARLY, R_FPACC, R_LATE, R_ACC, R_STORE)  # 
 # flags
 F_LOAD, F_STORE, F_BRANCH, F_CALL, F_RETURN = 1, 2, 4, 8, 16
 F_FP, F_SINGLE, F_COND, F_INDIRECT, F_UNCOND = 32, 64, 128, 256, 512
+F_TAIL = 1024  # a plain branch to another function's entry: a tail call (the profiler counts it as a call)
 
 # table fields: D_RKIND packs the read kind of source k in bits 4k..4k+3; D_WB is the written-back base
 # register (-1 if none); D_TARGET a direct branch's target (-1 if none)
@@ -423,12 +426,33 @@ def decode_elf(elf_path, core: CoreTiming) -> CodeTables:
         total += (len(data) + 1) // 2
     table = empty_table(max(total, 1), core)
     text: dict[int, str] = {}
+    entries = _function_entries(elf_path)
     for (addr, data), (lo, _, first) in zip(sections, ranges):
         for insn in _disasm_all(md, data, addr):
             i = first + (insn.address - lo) // 2
             text[insn.address] = f"{insn.mnemonic} {insn.op_str}".strip()
             fill_row(table[i], decode_insn(insn, core), insn.size)
+            _mark_tail_call(table[i], insn.address, entries)
     return CodeTables(ranges, table, text)
+
+
+def _function_entries(elf_path) -> list[int]:
+    """Sorted start addresses of the ELF's functions (STT_FUNC symbols), for tail-call detection."""
+    return [s.addr for s in read_image(elf_path).symbols.symbols]
+
+
+def _mark_tail_call(row: np.ndarray, pc: int, entries: list[int]) -> None:
+    """Flag a direct branch (``b``/``b.w``, not ``bl``) to the entry of another function as a tail call:
+    compilers turn ``return f(x);`` into one, and without the flag the callee shows 0 calls."""
+    tgt = int(row[D_TARGET])
+    if row[D_CLS] != C_BRANCH or tgt < 0 or not entries:
+        return
+    k = bisect.bisect_left(entries, tgt)
+    if k == len(entries) or entries[k] != tgt:
+        return
+    own = bisect.bisect_right(entries, pc) - 1
+    if own < 0 or entries[own] != tgt:
+        row[D_FLAGS] |= F_TAIL
 
 
 def empty_table(n: int, core: CoreTiming) -> np.ndarray:

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import ctypes
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -56,11 +57,22 @@ from unicorn.arm_const import (
 from unicorn.unicorn_py3.unicorn import uclib
 
 from tinyscope.errors import SimError
+from tinyscope.sim import exceptions as E
 from tinyscope.sim import native as N
+from tinyscope.sim import peripherals as P
 from tinyscope.sim import timing as T
-from tinyscope.sim.decode import D_FLAGS, D_SIZE, NF, CodeTables, decode_elf
+from tinyscope.sim.decode import D_FLAGS, D_SIZE, F_CALL, F_STORE, NF, CodeTables, decode_elf
 from tinyscope.sim.elf import Image, read_image
-from tinyscope.sim.result import EVENT_DTYPE, ITM_DTYPE, SimResult
+from tinyscope.sim.result import (
+    EVENT_DTYPE,
+    EXC_ENTER,
+    EXC_LEAVE,
+    ITM_DTYPE,
+    RESUMED,
+    SimResult,
+    nest_tail_calls,
+    switch_contexts,
+)
 from tinyscope.targets import Target, load_target
 from tinyscope.targets.core import load_core
 
@@ -214,7 +226,8 @@ def _semihosting(uc: Uc, run: _Run, pc: int, where) -> bool:
 def simulate(elf_path: str | Path, target: str | Target = "stm32h743", *, max_instructions: int = 2_000_000_000,
              timeout_s: float = 900.0, profile: bool = True, timing: bool = True,
              events_cap: int = 2_000_000, itm_cap: int = 100_000, code: CodeTables | None = None,
-             output_cap: int = OUTPUT_CAP, trace: int = 0, timing_mode: str = "instr") -> SimResult:
+             output_cap: int = OUTPUT_CAP, trace: int = 0, timing_mode: str = "instr",
+             strict: bool = False, icache: bool | None = None, dcache: bool | None = None) -> SimResult:
     """Run the firmware until it exits through semihosting; faults and hangs raise SimError.
 
     ``timing_mode``: "instr" charges every instruction from unicorn's code hook (exact per-instruction
@@ -224,6 +237,10 @@ def simulate(elf_path: str | Path, target: str | Target = "stm32h743", *, max_in
     ``code`` is the ELF's decode (decode_elf) when the caller already has it, e.g. the profiler.
     ``trace`` > 0 keeps the first ``trace`` executed PCs (``SimResult.pc_trace``, or the SimError's
     ``pc_trace`` attribute when the run fails), to find where two runs part.
+    The board's peripherals (sim/peripherals.py) are mapped; ``strict`` makes an access to an unmodelled
+    one a fault instead of a zero read reported at the end (``meta["unmodelled_peripherals"]``).
+    ``icache``/``dcache`` force a cache on or off from reset whatever the firmware writes to CCR (a
+    what-if on someone else's firmware); None, the default, follows the firmware.
     """
     if max_instructions < 1:
         raise SimError(f"the instruction budget must be at least 1, not {max_instructions}")
@@ -239,7 +256,7 @@ def simulate(elf_path: str | Path, target: str | Target = "stm32h743", *, max_in
         code = decode_elf(elf_path, core) if timing else CodeTables([], np.zeros((1, NF), np.int64), {})
     try:
         S = T.build_state(tgt, core, code, events_cap if profile else 0, itm_cap, block=block,
-                          budget=max_instructions)
+                          budget=max_instructions, icache=icache, dcache=dcache)
     except ValueError as exc:
         raise SimError(str(exc)) from None
     special = image.special()
@@ -252,11 +269,17 @@ def simulate(elf_path: str | Path, target: str | Target = "stm32h743", *, max_in
     # the PPB is MMIO: ITM and DWT straight to the timing model, the System Control Space through
     # native.scs_* (CCR's trap bits), which pass every access on to the same callbacks
     X[N.X_PPB_READ], X[N.X_PPB_WRITE], X[N.X_PPB_USER] = T.ppb_read.address, T.ppb_write.address, user
-    scs = PPB_BASE + N.SCS_OFFSET
-    for base, size, rd, wr, data in ((PPB_BASE, N.SCS_OFFSET, T.ppb_read, T.ppb_write, user),
-                                     (scs, PPB_SIZE - N.SCS_OFFSET, N.scs_read, N.scs_write, xuser)):
-        uclib.uc_mmio_map(uc._uch, ctypes.c_uint64(base), ctypes.c_size_t(size), ctypes.c_void_p(rd.address),
-                          ctypes.c_void_p(data), ctypes.c_void_p(wr.address), ctypes.c_void_p(data))
+    uclib.uc_mmio_map(uc._uch, ctypes.c_uint64(PPB_BASE), ctypes.c_size_t(N.SCS_OFFSET),
+                      ctypes.c_void_p(T.ppb_read.address), ctypes.c_void_p(user),
+                      ctypes.c_void_p(T.ppb_write.address), ctypes.c_void_p(user))
+    xc = _attach_exceptions(uc, S, X, timing, image.vector_table)  # the SCS: SysTick, NVIC, SCB (exceptions.py)
+
+    def on_unmask(uc_: Uc, address: int, size: int, _user) -> None:
+        if xc.pending and xc.next_ready(uc_) is not None:
+            uc_.emu_stop()
+
+    for addr in E.unmask_points(code.text, lambda a: int(code.table[code_index_of(code, a), D_SIZE])):
+        uc.hook_add(UC_HOOK_CODE, on_unmask, begin=addr, end=addr)
     # Code hooks: one per instruction from the timing model, or the counter alone without it (unicorn
     # calls a lone code hook inline, several through a loop over all of them: every extra code hook
     # costs on every instruction, so the trap and hint checks below come only when needed).
@@ -314,10 +337,24 @@ def simulate(elf_path: str | Path, target: str | Target = "stm32h743", *, max_in
             if intno == 3:
                 raise _Stop(_branch_fault(tgt, pc, last_pc(), where))
             if intno == 8:
-                raise _Stop(f"exception return to 0x{pc | 7:08x} by {where(last_pc())}, but no exception is "
-                            "active (the simulator takes no exceptions)")
+                if not xc.active:
+                    raise _Stop(f"exception return to 0x{pc | 1:08x} by {where(last_pc())}, but no exception is "
+                                "active")
+                bad = xc.exception_return(uc_, pc | 1)
+                if bad:
+                    raise _Stop(f"{bad} by {where(last_pc())}")
+                _exc_event(S, timing, xc, uc_)
+                return
             if intno == 2:
-                raise _Stop(f"SVC at {where(last_pc())}: the simulator takes no exceptions (no SVC handler runs)")
+                if xc.priority(E.SVCALL) >= xc.execution_priority(uc_):
+                    raise _Stop(f"SVC at {where(last_pc())} with SVCall masked or not above the current priority "
+                                "(a HardFault on silicon; escalation is not modelled)")
+                try:
+                    xc.enter(uc_, E.SVCALL, pc)
+                except E.MissingHandler as missing:
+                    raise _Stop(f"SVC at {where(last_pc())}: {missing}") from None
+                _exc_event(S, timing, xc, uc_)
+                return
             raise _Stop(f"{EXCEPTIONS.get(intno, f'exception {intno}')} at {where(pc)}")
         except _Stop as exc:
             run.fault = str(exc)
@@ -327,6 +364,7 @@ def simulate(elf_path: str | Path, target: str | Target = "stm32h743", *, max_in
             uc_.emu_stop()
 
     uc.hook_add(UC_HOOK_INTR, on_interrupt)
+    bus = _attach_peripherals(uc, tgt, run, strict, last_pc, where)
 
     # The faulting access's own PC: the last instruction whose code hook ran (unicorn syncs the PC
     # before a memory callback only until the first register write of the PC, e.g. after a
@@ -373,14 +411,22 @@ def simulate(elf_path: str | Path, target: str | Target = "stm32h743", *, max_in
     uc.reg_write(UC_ARM_REG_SP, sp)
     start = time.perf_counter()
     pc = reset | 1
-    while True:
+    while not run.fault:  # (a pending exception with no handler sets it between runs)
         left = timeout_s - (time.perf_counter() - start)
+        if left <= 0:  # the wall-clock limit, reached between chunks
+            break
         failed = None
+        chunk = _chunk(xc, timing)
+        budget = max(1, max_instructions - executed())
+        if hints.get(pc & ~1, ("",))[0] == "wfi" and not (xc.interrupt_source() or xc.pending):
+            # resuming at a WFI nothing can end (bare unicorn would run past it: measured)
+            run.fault = _wait_fault("wfi", xc, where(pc & ~1))
+            break
         try:
             uc.emu_start(pc, 0xFFFF_FFFF, timeout=max(1, int(left * 1e6)),
-                         count=max(1, max_instructions - executed()) if timing and not block else 0)
-        except UcError as exc:
-            failed = exc
+                         count=_count(block, timing, budget, chunk))
+        except UcError as err_:
+            failed = err_
         if run.fault or run.error or X[N.X_FAULT] or run.exit_code is not None:
             break
         pc = uc.reg_read(UC_ARM_REG_PC) | 1
@@ -391,7 +437,12 @@ def simulate(elf_path: str | Path, target: str | Target = "stm32h743", *, max_in
                 if kind == "wfe":
                     run.event = False
                 continue
-            run.fault = _wait_fault(kind, S, where(addr))
+            if kind == "wfi" and xc.interrupt_source():  # sleep until the next tick
+                xc.advance(xc.cycles_to_event() or 0)
+                if _take_pending(uc, xc, S, timing, run, where):
+                    pc = uc.reg_read(UC_ARM_REG_PC) | 1
+                continue
+            run.fault = _wait_fault(kind, xc, where(addr))
             break
         if failed is not None:
             here = pc & ~1
@@ -402,26 +453,44 @@ def simulate(elf_path: str | Path, target: str | Target = "stm32h743", *, max_in
                 what = "undefined instruction" if failed.errno == UC_ERR_INSN_INVALID else str(failed)
                 run.fault = f"{what} at {where(here)}"
             break
-        req = int(X[N.X_REQ])
-        if not req:
-            break
-        # the program set a CCR trap bit for the first time: add its hooks and resume where it stopped
-        X[N.X_REQ] = 0
-        if req & N.REQ_UNALIGN:
-            X[N.X_UNALIGN_ON] = 1
-            for r in tgt.regions:
-                _add_native_hook(uc, UC_HOOK_MEM_READ | UC_HOOK_MEM_WRITE, N.unaligned_hook, xuser, r.base, r.end - 1)
-        if req & N.REQ_DIV:
-            X[N.X_DIV_ON] = 1
-            for addr, _ in special["div"]:
-                _add_native_hook(uc, UC_HOOK_CODE, N.div_hook, xuser, addr, addr)
-        if pc & ~1 == last_pc() and not block:  # stopped before the store finished: it runs again, count it once
-            if timing:
-                S[T.NINSTR] -= 1
-                S[T.RING_POS] -= 1
-                S[T.PEND_IDX] = -1
-            else:
-                X[N.X_N] -= 1
+        req = int(X[N.X_REQ]) if failed is None else 0
+        if req:
+            # the program set a CCR trap bit for the first time: add its hooks and resume where it stopped
+            X[N.X_REQ] = 0
+            if req & N.REQ_UNALIGN:
+                X[N.X_UNALIGN_ON] = 1
+                for r in tgt.regions:
+                    _add_native_hook(uc, UC_HOOK_MEM_READ | UC_HOOK_MEM_WRITE, N.unaligned_hook, xuser, r.base,
+                                     r.end - 1)
+            if req & N.REQ_DIV:
+                X[N.X_DIV_ON] = 1
+                for addr, _ in special["div"]:
+                    _add_native_hook(uc, UC_HOOK_CODE, N.div_hook, xuser, addr, addr)
+            if pc & ~1 == last_pc() and not block:  # stopped before the store finished: it runs again, count it once
+                if timing:
+                    S[T.NINSTR] -= 1
+                    S[T.RING_POS] -= 1
+                    S[T.PEND_IDX] = -1
+                else:
+                    X[N.X_N] -= 1
+        if failed is None and (xc.stopped or xc.pending or chunk < budget):
+            if xc.stopped and pc & ~1 == last_pc():  # stopped inside the ICSR store: it has happened
+                pc = ((pc & ~1) + _insn_size(uc, code, pc & ~1)) | 1
+                uc.reg_write(UC_ARM_REG_PC, pc)
+            xc.stopped = False
+            if _take_pending(uc, xc, S, timing, run, where):
+                pc = uc.reg_read(UC_ARM_REG_PC) | 1
+                continue
+            if executed() < max_instructions:
+                forever = None if xc.interrupt_source() or xc.syst_on else _stuck(uc, code, recent, pc, where)
+                if forever:
+                    run.fault = forever
+                    break
+                pc = uc.reg_read(UC_ARM_REG_PC) | 1
+                continue
+        if req and executed() < max_instructions:  # resume after adding the trap hooks
+            continue
+        break
     wall = time.perf_counter() - start
     if run.error is not None:
         raise run.error
@@ -445,9 +514,68 @@ def simulate(elf_path: str | Path, target: str | Target = "stm32h743", *, max_in
     del keep
     res = _result(S, code, str(elf_path), tgt.name, run, wall, timing, n_instr)
     res.pc_trace = pc_trace
+    res.meta["run"] = {"icache": _cache_setting(icache), "dcache": _cache_setting(dcache),
+                       "timing": timing_mode if timing else "off", "strict": strict}
+    if bus.unmodelled:
+        res.meta["unmodelled_peripherals"] = [{**u, "first_at": image.symbols.name(u["first_pc"])}
+                                              for u in bus.report()]
     if timing:  # the simulator's version and the estimated figures this run relied on (run.json)
         res.meta["simulator"] = {**T.provenance(S, tgt, core, code), "timing_mode": timing_mode}
     return res
+
+
+def _cache_setting(forced: bool | None) -> str:
+    """How a cache was set in a run, for run.json and the profile header."""
+    return "as the firmware sets it" if forced is None else ("forced on" if forced else "forced off")
+
+
+def _attach_exceptions(uc: Uc, S: np.ndarray, X: np.ndarray, timing: bool, vector_table: int) -> E.Exceptions:
+    """Map the System Control Space as Python MMIO: SysTick, ICSR and the priorities are served by
+    exceptions.py, every other offset by the native SCS callbacks (CCR traps, caches), as before."""
+    xuser = ctypes.c_void_p(X.ctypes.data)
+    scs = PPB_BASE + N.SCS_OFFSET
+
+    def native_read(uc_: Uc, addr: int, size: int) -> int:
+        return int(N.scs_read.ctypes(uc_._uch, addr - scs, size, xuser))
+
+    def native_write(uc_: Uc, addr: int, size: int, value: int) -> None:
+        N.scs_write.ctypes(uc_._uch, addr - scs, size, value, xuser)
+
+    if timing:
+        def clock() -> int:
+            return int(S[T.CLOCK])
+
+        def advance(c: int) -> None:
+            # the instruction before is charged first (the new PC is already set): its cycles and its call
+            # or return event then come before the exception's
+            T.retire(S, uc.reg_read(UC_ARM_REG_PC) & ~1)
+            S[T.CLOCK] += c
+    else:
+        def clock() -> int:
+            return int(X[N.X_N])
+
+        def advance(c: int) -> None:
+            pass
+
+    exc = E.Exceptions(clock, advance, native_read, native_write, vector_table)
+    uc.mmio_map(scs, PPB_SIZE - N.SCS_OFFSET, lambda uc_, off, size, _u: exc.read(uc_, scs + off, size), None,
+                lambda uc_, off, size, value, _u: exc.write(uc_, scs + off, size, value), None)
+    return exc
+
+
+def _attach_peripherals(uc: Uc, tgt: Target, run: _Run, strict: bool, last_pc, where) -> P.Bus:
+    """The board's devices (console output through the run, so the cap applies) and its peripheral space."""
+    def stop(msg: str) -> None:
+        run.fault = run.fault or f"{msg} at {where(last_pc())}"
+        uc.emu_stop()
+
+    def write_out(text: str) -> None:
+        try:
+            run.write(text)
+        except _Stop as exc:
+            stop(str(exc))
+
+    return P.attach(uc, tgt, write_out, strict, last_pc, stop)
 
 
 def _branch_fault(tgt: Target, target_pc: int, branch_pc: int, where) -> str:
@@ -460,16 +588,105 @@ def _branch_fault(tgt: Target, target_pc: int, branch_pc: int, where) -> str:
     return f"instruction fetch fault at 0x{target_pc:08x} after {src}"
 
 
-def _wait_fault(kind: str, S: np.ndarray, where: str) -> str:
-    ppb = int(S[T.O_PPB])
-    systick = int(S[ppb + SYST_CSR // 4]) & 3 == 3  # ENABLE and TICKINT
-    nvic = any(int(S[ppb + NVIC_ISER // 4 + k]) & 0xFFFFFFFF for k in range(16))
+def _wait_fault(kind: str, exc: E.Exceptions, where: str) -> str:
+    nvic = any(exc.regs.get(E.NVIC_ISER + 4 * k, 0) for k in range(16))
     what = "an interrupt" if kind == "wfi" else "an event"
-    if systick or nvic:
-        src = "SysTick" if systick else "an NVIC interrupt"
-        return (f"{kind.upper()} at {where} waits for {what}: {src} is enabled, but the simulator models no "
-                "interrupts, so it never comes")
+    if nvic:
+        return (f"{kind.upper()} at {where} waits for {what}: an NVIC interrupt is enabled, but the simulator "
+                "models no device interrupts, so it never comes")
     return f"{kind.upper()} at {where} waits for {what} that never comes (nothing can wake the core)"
+
+
+def _insn_size(uc: Uc, code: CodeTables, addr: int) -> int:
+    """Bytes of the Thumb instruction at ``addr``: from the decode, else from its first halfword (ARMv7-M
+    ARM A5.1: 0b11101, 0b11110 and 0b11111 in bits 15:11 start a 32-bit instruction)."""
+    k = code_index_of(code, addr)
+    if k >= 0:
+        return int(code.table[k, D_SIZE])
+    return 4 if int.from_bytes(uc.mem_read(addr, 2), "little") >> 11 in (0b11101, 0b11110, 0b11111) else 2
+
+
+def _count(block: bool, timing: bool, budget: int, chunk: int) -> int:
+    """emu_start's instruction count: the budget or the chunk to the next tick. Block mode counts its
+    budget in the block hook, so it stops early only when an exception source is due (a count hook
+    costs speed, and a block cut there is charged again from its middle: docs/simulator-speed.md)."""
+    if block:
+        return chunk if chunk < budget else 0
+    return min(budget, chunk) if timing or chunk < budget else 0
+
+
+def _chunk(exc: E.Exceptions, timing: bool) -> int:
+    """Instructions to run before looking at SysTick again: a quarter of the cycles to its next wrap
+    (an instruction can cost many cycles), or a long stretch when no tick is due."""
+    left = exc.cycles_to_event()
+    if left is None:
+        return E.CHUNK
+    return max(1, left // 4) if timing else left
+
+
+def _exc_event(S: np.ndarray, timing: bool, exc: E.Exceptions, uc: Uc) -> None:
+    """Events for the entry or return just made: a call for a handler entered (its time shows as its own
+    function, its ``bx lr`` closes it), with the stacked frame's address on entry and return, so the
+    profile can tell a return to another context (a task switch) from a return to the one interrupted."""
+    if not timing or not exc.note:
+        return
+    note, exc.note = exc.note, ()
+    now = S[T.CLOCK]
+    if note[0] == "enter":
+        T._event(S, now, EXC_ENTER, note[1])
+    if note[0] in ("enter", "tail"):
+        T._event(S, now, 0, uc.reg_read(UC_ARM_REG_PC) & ~1)
+    else:
+        T._event(S, now, EXC_LEAVE, note[1])
+        T._event(S, now, RESUMED, note[2])
+
+
+def _take_pending(uc: Uc, exc: E.Exceptions, S: np.ndarray, timing: bool, run: _Run,
+                  where: Callable[[int], str]) -> bool:
+    n = exc.next_ready(uc)
+    if n is None:
+        return False
+    pc = uc.reg_read(UC_ARM_REG_PC)
+    try:
+        exc.enter(uc, n, pc)
+    except E.MissingHandler as missing:
+        run.fault = f"{E.NAMES.get(n, n)} taken at {where(pc & ~1)}: {missing}"
+        return False
+    _exc_event(S, timing, exc, uc)
+    return True
+
+
+def _stuck(uc: Uc, code: CodeTables, recent, pc: int, where) -> str | None:
+    """A loop that can never end: the last PCs repeat with a short period, no instruction in it stores,
+    and one more pass leaves every register as it was (nothing can change what it reads: no interrupt
+    source is enabled)."""
+    pcs = recent(32)
+    if len(pcs) < 32:
+        return None
+    period = next((p for p in range(1, 17) if all(pcs[k] == pcs[k - p] for k in range(p, 32))), 0)
+    if not period:
+        return None
+    for a in set(pcs[-period:]):
+        k = code_index_of(code, a)
+        if k < 0 or code.table[k, D_FLAGS] & (F_STORE | F_CALL):
+            return None
+    regs = [UC_ARM_REG_R0 + k for k in range(13)] + [UC_ARM_REG_SP, UC_ARM_REG_LR, UC_ARM_REG_XPSR]
+    before = [uc.reg_read(r) for r in regs]
+    try:
+        uc.emu_start(pc, 0xFFFF_FFFF, count=period)
+    except UcError:
+        return None
+    if [uc.reg_read(r) for r in regs] != before or (uc.reg_read(UC_ARM_REG_PC) | 1) != pc:
+        return None
+    return (f"waiting forever in the loop at {where(pc & ~1)} ({period} instructions, no store, the same registers "
+            "after each pass): SysTick is not enabled and no other interrupt can change what it reads")
+
+
+def code_index_of(code: CodeTables, pc: int) -> int:
+    for lo, hi, first in code.ranges:
+        if lo <= pc < hi:
+            return first + (pc - lo) // 2
+    return -1
 
 
 def _trap_fault(X: np.ndarray, where, last_pc: int) -> str:
@@ -512,6 +729,7 @@ def _result(S, code: CodeTables, elf: str, target: str, run: _Run, wall: float, 
     itm = S[int(S[T.O_ITM]): int(S[T.O_ITM]) + T.ITM_FIELDS * itm_n].reshape(itm_n, T.ITM_FIELDS)
     events = np.zeros(ev_n, EVENT_DTYPE)
     events["cycle"], events["kind"], events["pc"] = ev[:, 0], ev[:, 1], ev[:, 2]
+    events = switch_contexts(nest_tail_calls(events))
     itm_rec = np.zeros(itm_n, ITM_DTYPE)
     itm_rec["cycle"], itm_rec["port"], itm_rec["value"] = itm[:, 0], itm[:, 1], itm[:, 2] & 0xFFFFFFFF
     itm_rec["icache_miss"], itm_rec["dcache_miss"], itm_rec["instructions"] = itm[:, 3], itm[:, 4], itm[:, 5]

@@ -12,7 +12,105 @@ import numpy as np
 # an ITM write as a trace probe would see it, plus the simulator's running miss and instruction counts
 ITM_DTYPE = np.dtype([("cycle", "u8"), ("port", "u4"), ("value", "u4"), ("icache_miss", "u8"),
                       ("dcache_miss", "u8"), ("instructions", "u8")])
-EVENT_DTYPE = np.dtype([("cycle", "u8"), ("kind", "u1"), ("pc", "u4")])  # kind 0 = call, 1 = return
+EVENT_DTYPE = np.dtype([("cycle", "u8"), ("kind", "u1"), ("pc", "u4")])
+CALL, RETURN = 0, 1  # a frame opened at the callee's entry pc; the innermost frame closed
+RESUME = 5  # a frame reopened when a context switch returns to a task it preempted (not a call)
+OPENS = (CALL, RESUME)
+# the simulator's raw events, rewritten into the three above before any reader sees them:
+TAIL_CALL = 2  # a branch to another function's entry (see nest_tail_calls)
+EXC_ENTER = 3  # an exception taken; pc: the address of the frame stacked for the interrupted context
+EXC_LEAVE = 4  # an exception return that unstacks; pc: the address of the frame it unstacks
+RESUMED = 6  # follows EXC_LEAVE; pc: where execution resumes (see switch_contexts)
+
+
+def nest_tail_calls(events: np.ndarray) -> np.ndarray:
+    """Rewrite tail-call events as calls nested in the function that made them.
+
+    A tail callee returns straight to its caller's caller, so one return closes both frames: the callee
+    gets a call, its own inclusive time, and that time counts in the tail caller's inclusive time too.
+    Every reader of ``SimResult.events`` then sees only calls (0) and returns (1).
+    """
+    if not len(events) or not (events["kind"] == TAIL_CALL).any():
+        return events
+    out: list[tuple[int, int, int]] = []
+    stack: list[bool] = []  # per open frame: entered by a tail call
+    for cycle, kind, pc in zip(events["cycle"].tolist(), events["kind"].tolist(), events["pc"].tolist()):
+        if kind in (EXC_ENTER, EXC_LEAVE, RESUMED):
+            out.append((cycle, kind, pc))
+        elif kind == 1:
+            while stack and stack[-1]:
+                stack.pop()
+                out.append((cycle, 1, pc))
+            if stack:
+                stack.pop()
+            out.append((cycle, 1, pc))
+        else:
+            stack.append(kind == TAIL_CALL)
+            out.append((cycle, 0, pc))
+    return _events(out)
+
+
+def _events(out: list[tuple[int, int, int]]) -> np.ndarray:
+    res = np.zeros(len(out), EVENT_DTYPE)
+    if out:
+        res["cycle"], res["kind"], res["pc"] = (np.array(c) for c in zip(*out))
+    return res
+
+
+def switch_contexts(events: np.ndarray) -> np.ndarray:
+    """Rewrite exception entries and returns so the call stacks follow the running context.
+
+    An exception return that unstacks the frame its entry stacked resumes the context it interrupted:
+    nothing changes. One that unstacks another frame (PendSV restoring another task's stack) is a
+    switch: the interrupted context's frames are closed and kept under their frame's address, and the
+    frames of the context resumed are reopened (RESUME, not counted as calls), or, for a context never
+    seen (a task's first run), a frame is opened at the PC it resumes at. Frames a handler left open
+    are closed at its return. Readers then see only CALL, RETURN and RESUME.
+    """
+    if not len(events) or not (events["kind"] >= EXC_ENTER).any():
+        return events
+    out: list[tuple[int, int, int]] = []
+    stack: list[int] = []  # the open frames' pcs
+    active: list[tuple[int, int]] = []  # per exception: (frame address at entry, stack depth at entry)
+    saved: dict[int, list[int]] = {}  # frame address -> the frames of the context preempted there
+    leaving: tuple[int, int, int] | None = None  # (entry frame, unstacked frame, depth) awaiting RESUMED
+    for cycle, kind, pc in zip(events["cycle"].tolist(), events["kind"].tolist(), events["pc"].tolist()):
+        if kind == EXC_ENTER:
+            active.append((pc, len(stack)))
+        elif kind == EXC_LEAVE:
+            if not active:
+                continue
+            frame, depth = active.pop()
+            while len(stack) > depth:  # a handler's frames end at its return
+                stack.pop()
+                out.append((cycle, RETURN, 0))
+            leaving = (frame, pc, depth)
+        elif kind == RESUMED:
+            if leaving is None:
+                continue
+            (frame, unstacked, depth), leaving = leaving, None
+            if unstacked == frame:
+                continue
+            base = active[-1][1] if active else 0
+            saved[frame] = stack[base:]
+            while len(stack) > base:
+                stack.pop()
+                out.append((cycle, RETURN, 0))
+            frames = saved.pop(unstacked, None)
+            if frames:
+                for f in frames:
+                    stack.append(f)
+                    out.append((cycle, RESUME, f))
+            else:
+                stack.append(pc)
+                out.append((cycle, CALL, pc))
+        elif kind == CALL:
+            stack.append(pc)
+            out.append((cycle, kind, pc))
+        elif stack:
+            stack.pop()
+            out.append((cycle, kind, pc))
+    return _events(out)
 
 
 @dataclass

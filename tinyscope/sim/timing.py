@@ -60,6 +60,7 @@ from tinyscope.sim.decode import (
     F_INDIRECT,
     F_RETURN,
     F_SINGLE,
+    F_TAIL,
     F_UNCOND,
     FLAGS_REG,
     NCLS,
@@ -97,6 +98,8 @@ SCALARS: tuple[tuple[str, int], ...] = (
     # the budget, the PC of the last DWT/ITM access
     ("BLOCK", 1), ("BUDGET", 1), ("PPB_PC", 1), ("BLK_E", 1), ("BLK_V", 1), ("BLK_START", 1), ("BLK_CLK0", 1),
     ("BT_N", 1), ("BLK_FETCH", 1), ("PMEM_LOST", 1), ("DC_MRU", 1), ("DC_MRU_DIRTY", 1),
+    # a cache state forced by the user (1 on, 0 off) whatever the firmware writes to CCR; -1 follows CCR
+    ("IC_FORCE", 1), ("DC_FORCE", 1),
     # offsets of the tables below, filled in per run
     ("O_DEC", 1), ("O_STATS", 1), ("O_READY", 1), ("O_KIND", 1), ("O_XT", 1), ("O_IC", 1), ("O_DC", 1),
     ("O_REG", 1), ("O_BTAC", 1), ("O_EV", 1), ("O_ITM", 1), ("O_SB", 1), ("O_RING", 1), ("O_PPB", 1), ("O_ART", 1),
@@ -472,6 +475,8 @@ def _finalize(S, next_pc):
             _event(S, new_clock, 0, next_pc)
         elif flags & F_RETURN and taken:
             _event(S, new_clock, 1, next_pc)
+        elif flags & F_TAIL and taken:
+            _event(S, new_clock, 2, next_pc)
     cycles = new_clock - clock
     S[L.CLOCK] = new_clock
     S[L.PREV_ISSUE] = issue
@@ -892,6 +897,17 @@ def block_hook(uc, address, size, user):
         _uc_emu_stop(uc)
 
 
+@njit(cache=True)
+def retire(S, next_pc):
+    """Charge the instruction (instruction mode) or block (block mode) that ran last, now that the next PC
+    is known: called before an exception's entry or exit cycles are added, so those cycles are not lost to
+    the block's own clock and its call or return event comes before the exception's."""
+    if S[L.BLOCK] != 0:
+        _block_end(S, next_pc)
+    elif S[L.PEND_IDX] >= 0:
+        _finalize(S, next_pc)
+
+
 def block_finish(S: np.ndarray) -> None:
     """After a block-mode run: finish the last block and spread every entry over the instruction stats."""
     _block_end(S, -1)
@@ -1110,9 +1126,11 @@ def ppb_write(uc, offset, size, value, user):
     if off == 0x1004:
         S[L.CYC_BASE] = _now(S, uc) - v
         return
-    if off == 0xED14:  # SCB->CCR: IC bit 17, DC bit 16 switch the cache models
-        S[L.IC_ON] = (v >> 17) & 1 if S[L.IC_SETS] > 0 else 0
-        S[L.DC_ON] = (v >> 16) & 1 if S[L.DC_SETS] > 0 else 0
+    if off == 0xED14:  # SCB->CCR: IC bit 17, DC bit 16 switch the cache models (unless forced)
+        ic = (v >> 17) & 1 if S[L.IC_FORCE] < 0 else S[L.IC_FORCE]
+        dc = (v >> 16) & 1 if S[L.DC_FORCE] < 0 else S[L.DC_FORCE]
+        S[L.IC_ON] = ic if S[L.IC_SETS] > 0 else 0
+        S[L.DC_ON] = dc if S[L.DC_SETS] > 0 else 0
         S[L.DC_MRU] = -1
         S[L.LAST_FETCH] = -1
         S[L.LAST_WORD] = -1
@@ -1170,8 +1188,10 @@ def region_record(r, target, core) -> list[int]:
 
 
 def build_state(target, core, code, events_cap: int, itm_cap: int, block: bool = False,
-                budget: int = 1 << 62) -> np.ndarray:
-    """Allocate the state array S and fill its header and tables for one run (``block``: block mode)."""
+                budget: int = 1 << 62, icache: bool | None = None, dcache: bool | None = None) -> np.ndarray:
+    """Allocate the state array S and fill its header and tables for one run (``block``: block mode;
+    ``icache``/``dcache``: a cache state forced from reset on, whatever the firmware writes to CCR;
+    None follows the firmware)."""
     ic, dc = target.icache, target.dcache
     ic_sets, ic_ways = (ic.sets, ic.ways) if ic else (0, 1)
     dc_sets, dc_ways = (dc.sets, dc.ways) if dc else (0, 1)
@@ -1233,6 +1253,10 @@ def build_state(target, core, code, events_cap: int, itm_cap: int, block: bool =
     S[L.BLOCK], S[L.BUDGET], S[L.BLK_E] = int(block), budget, -1
     S[L.BT_N] = BLOCKS if block else 1
     S[L.DC_MRU] = -1
+    S[L.IC_FORCE] = -1 if icache is None else int(icache)
+    S[L.DC_FORCE] = -1 if dcache is None else int(dcache)
+    S[L.IC_ON] = 1 if icache and ic_sets > 0 else 0
+    S[L.DC_ON] = 1 if dcache and dc_sets > 0 else 0
     S[off["O_BT"]: off["O_BT"] + 2 * BF * int(S[L.BT_N]): BF] = -1
     return S
 

@@ -24,6 +24,7 @@ from __future__ import annotations
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from tinyscope.errors import InputError, TinyscopeError
 from tinyscope.firmware.config import BuildConfig
@@ -32,6 +33,9 @@ from tinyscope.firmware.options import parse_place
 from tinyscope.plan.analyze import ModelFigures
 from tinyscope.targets import load_target
 from tinyscope.targets.memory_map import Target
+
+if TYPE_CHECKING:
+    from tinyscope.study.firmware import FirmwareConfig
 
 ROLES = {"@default": "default region", "@data-tcm": "DTCM (data TCM)", "@code-tcm": "ITCM RAM (instruction TCM)"}
 NO_TCM = ""
@@ -43,7 +47,7 @@ ALL_TCM = "activations=@data-tcm,code=@code-tcm,stack=@data-tcm"
 @dataclass(frozen=True)
 class Run:
     name: str
-    config: BuildConfig
+    config: BuildConfig | FirmwareConfig  # a model's build, or a firmware ELF run as it is
 
 
 class RoleError(InputError):

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import ctypes
 import fcntl
+import hashlib
 import json
 import os
 import signal
@@ -29,17 +30,30 @@ def run_one(model: str, run: Run, out: str, timing_mode: str = "instr") -> dict:
     """Build, simulate and profile one configuration (in a worker process)."""
     from tinyscope.profile import run_profile, write_profile
     from tinyscope.report.html import write_html
+    from tinyscope.study.firmware import FirmwareConfig
 
     key = _key(run, timing_mode)
     try:
-        p = run_profile(model, run.config, timing_mode=timing_mode)
+        if isinstance(run.config, FirmwareConfig):  # someone else's ELF, as it is, with forced caches
+            from tinyscope.profile.elf import profile_elf
+
+            c = run.config
+            p = profile_elf(c.firmware, c.target, icache=c.icache, dcache=c.dcache, strict=c.strict,
+                            timing_mode=timing_mode)
+            exit_code, argmax_equal = p.result.exit_code, None  # no model, so no reference to agree with
+        else:
+            p = run_profile(model, run.config, timing_mode=timing_mode)
+            exit_code, argmax_equal = 0, p.summary()["agreement"]["argmax_equal"]
         write_profile(p, Path(out), finish=lambda tmp: write_html(tmp, tmp / "report.html"))
         s = p.summary()
         memcpy = next((f.share for f in p.functions if f.name == "memcpy"), 0.0)
-        return {"name": run.name, "ok": True, "folder": out, "cycles": s["cycles"], "ms": s["ms"],
-                "icache_miss_rate": s["icache"]["miss_rate"], "dcache_miss_rate": s["dcache"]["miss_rate"],
-                "top_function": s["top_function"], "top_share": s["top_share"], "memcpy_share": memcpy,
-                "argmax_equal": s["agreement"]["argmax_equal"], "config": asdict(run.config), "key": key}
+        res = {"name": run.name, "ok": True, "folder": out, "cycles": s["cycles"], "ms": s["ms"],
+               "icache_miss_rate": s["icache"]["miss_rate"], "dcache_miss_rate": s["dcache"]["miss_rate"],
+               "top_function": s["top_function"], "top_share": s["top_share"], "memcpy_share": memcpy,
+               "argmax_equal": argmax_equal, "config": asdict(run.config), "key": key}
+        if exit_code != 0:
+            return {**res, "ok": False, "error": f"the firmware exited with status {exit_code}"}
+        return res
     except TinyscopeError as exc:
         return {"name": run.name, "ok": False, "error": str(exc), "config": asdict(run.config), "key": key}
     except Exception as exc:  # a bug must not sink the other runs: record it with its traceback
@@ -48,7 +62,16 @@ def run_one(model: str, run: Run, out: str, timing_mode: str = "instr") -> dict:
 
 
 def _key(run: Run, timing_mode: str = "instr") -> str:
-    return json.dumps([run.name, asdict(run.config), timing_mode], sort_keys=True)
+    """What a finished run is recognised by on resume; a firmware run also by its ELF's contents (a rebuilt
+    ELF at the same path runs again)."""
+    config = asdict(run.config)
+    elf = config.get("firmware")
+    if elf:
+        try:
+            config["sha256"] = hashlib.sha256(Path(elf).read_bytes()).hexdigest()
+        except OSError:
+            config["sha256"] = None
+    return json.dumps([run.name, config, timing_mode], sort_keys=True)
 
 
 def _die_with_parent() -> None:

@@ -80,3 +80,45 @@ def c_header() -> str:
     lines += [f"#define TS_ADP_APPLICATION_EXIT 0x{ADP_STOPPED_APPLICATION_EXIT:X}",
               f"#define TS_ADP_RUNTIME_ERROR 0x{ADP_STOPPED_RUN_TIME_ERROR:X}", "", "#endif", ""]
     return "\n".join(lines)
+
+
+def markers_header() -> str:
+    """``tinyscope_markers.h``: region markers any firmware can adopt (shipped in firmware/include/).
+
+    ``tinyscope_begin(id)`` / ``tinyscope_end(id)`` write ``(id << 1) | end`` to ITM stimulus port
+    ``ITM_LAYER_PORT``, the protocol the profiler's layer table reads. On a board they cost a few
+    cycles and write only when a debugger (or ``tinyscope_markers_init``) has enabled the ITM and the
+    port, as CMSIS's ``ITM_SendChar`` does; in tinyscope every marker is seen.
+    """
+    reg = {k: f"0x{REGISTERS[k][0]:08X}u" for k in ("ITM_STIM0", "ITM_TER", "ITM_TCR", "ITM_LAR", "DEMCR")}
+    return "\n".join([
+        "/* tinyscope region markers: generated from tinyscope/targets/armv7m.py (markers_header). Do not edit.",
+        " *",
+        " * Wrap a region of interest:  tinyscope_begin(3); work(); tinyscope_end(3);",
+        " * Ids are small integers (0 .. 2^30 - 1); `tinyscope profile FIRMWARE.elf` then shows one row per id",
+        " * in its layer table (\"region 3\"). Regions may nest but an id should not. Call tinyscope_markers_init()",
+        " * once at start-up so the markers also reach a trace probe on a board (harmless without one). */",
+        "#ifndef TINYSCOPE_MARKERS_H", "#define TINYSCOPE_MARKERS_H", "", "#include <stdint.h>", "",
+        f"#define TINYSCOPE_MARK_PORT {ITM_LAYER_PORT}u",
+        f"#define TINYSCOPE_ITM_STIM (*(volatile uint32_t *)({reg['ITM_STIM0']} + 4u * TINYSCOPE_MARK_PORT))",
+        f"#define TINYSCOPE_ITM_TER (*(volatile uint32_t *){reg['ITM_TER']})",
+        f"#define TINYSCOPE_ITM_TCR (*(volatile uint32_t *){reg['ITM_TCR']})",
+        f"#define TINYSCOPE_ITM_LAR (*(volatile uint32_t *){reg['ITM_LAR']})",
+        f"#define TINYSCOPE_DEMCR (*(volatile uint32_t *){reg['DEMCR']})", "",
+        "static inline void tinyscope_markers_init(void)",
+        "{",
+        "    TINYSCOPE_DEMCR |= 1u << 24; /* TRCENA */",
+        f"    TINYSCOPE_ITM_LAR = 0x{CORESIGHT_UNLOCK:08X}u;",
+        "    TINYSCOPE_ITM_TCR |= 1u; /* ITMENA */",
+        "    TINYSCOPE_ITM_TER |= 1u << TINYSCOPE_MARK_PORT;",
+        "}", "",
+        "static inline void tinyscope_mark(uint32_t word)",
+        "{",
+        "    if ((TINYSCOPE_ITM_TCR & 1u) && (TINYSCOPE_ITM_TER & (1u << TINYSCOPE_MARK_PORT))) {",
+        "        while (TINYSCOPE_ITM_STIM == 0u) { /* the port's FIFO is full */ }",
+        "        TINYSCOPE_ITM_STIM = word;",
+        "    }",
+        "}", "",
+        "static inline void tinyscope_begin(uint32_t id) { tinyscope_mark(id << 1); }",
+        "static inline void tinyscope_end(uint32_t id) { tinyscope_mark((id << 1) | 1u); }", "",
+        "#endif", ""])

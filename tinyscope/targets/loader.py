@@ -19,6 +19,7 @@ from tinyscope.targets.memory_map import (
     Accelerator,
     CacheGeometry,
     MemoryMap,
+    Peripheral,
     Region,
     Target,
     default_policy,
@@ -27,7 +28,10 @@ from tinyscope.targets.memory_map import (
 TARGETS: tuple[str, ...] = ("stm32h743", "stm32f746", "mps2-an500")
 DEFAULT_TARGET = "stm32h743"
 
-_TOP = {"name", "cpu_hz", "bus_hz", "fpu", "source", "notes", "default_place", "icache", "dcache", "region"}
+_TOP = {"base", "name", "cpu_hz", "bus_hz", "fpu", "source", "notes", "default_place", "icache", "dcache", "region",
+        "peripheral", "peripheral_space"}
+_PERIPHERAL = {"name", "model", "base", "size", "source"}
+_SPACE = {"base", "size", "source"}
 _CACHE = {"size", "ways", "line", "source", "estimate"}
 _ACCEL = {"lines", "line", "enabled", "prefetch", "source", "estimate"}
 _REGION = {"name", "aliases", "base", "size", "kind", "bus", "cacheable", "source", "timing_source", "estimate",
@@ -54,6 +58,7 @@ def load_target(name: str) -> Target:
             data = tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
             raise InputError(f"board file {name}: not valid TOML ({exc})") from None
+        data = _inherit(data, path, f"board file {name}")
         t = parse_target(data, path.stem, where=f"board file {name}")
         return Target(**{**t.__dict__, "path": str(path.resolve())})
     return _builtin(name)
@@ -61,10 +66,60 @@ def load_target(name: str) -> Target:
 
 @cache
 def _builtin(name: str) -> Target:
+    return parse_target(_builtin_data(name), name)
+
+
+def _builtin_data(name: str) -> dict[str, Any]:
     if name not in TARGETS:
         raise InputError(f"unknown target {name!r} (known: {', '.join(TARGETS)}, or a path to a board .toml file)")
-    text = resources.files(__package__).joinpath(f"{name}.toml").read_text(encoding="utf-8")
-    return parse_target(tomllib.loads(text), name)
+    return tomllib.loads(resources.files(__package__).joinpath(f"{name}.toml").read_text(encoding="utf-8"))
+
+
+def _inherit(data: dict[str, Any], path: Path, where: str, depth: int = 0) -> dict[str, Any]:
+    """A variant file (``base = "stm32h743"`` or a path relative to it) changes only what it names: its
+    top-level keys replace the base's, tables merge key by key, and a ``[[region]]`` or ``[[peripheral]]``
+    whose name the base has changes those keys of that entry (others are added). So a what-if such as one
+    more flash wait state is a five-line file."""
+    base = data.get("base")
+    if base is None:
+        return data
+    if not isinstance(base, str) or depth > 4:
+        raise InputError(f"{where}: base must name a built-in board or a board file (at most 4 levels deep)")
+    if is_board_file(base):
+        bpath = (path.parent / base).resolve()
+        try:
+            parent = tomllib.loads(bpath.read_text(encoding="utf-8"))
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise InputError(f"{where}: base {base}: cannot read it ({exc})") from None
+        parent = _inherit(parent, bpath, f"board file {base}", depth + 1)
+    else:
+        parent = _builtin_data(base)
+    merged = {k: v for k, v in parent.items() if k != "name"}
+    for key, value in data.items():
+        if key == "base":
+            continue
+        if key in ("region", "peripheral") and isinstance(value, list):
+            merged[key] = _merge_named(parent.get(key, []), value, f"{where}, {key}")
+        elif isinstance(value, dict) and isinstance(parent.get(key), dict):
+            merged[key] = {**parent[key], **value}
+        else:
+            merged[key] = value
+    merged.setdefault("name", f"{parent.get('name', base)}+{path.stem}")
+    return merged
+
+
+def _merge_named(base: list[Any], changes: list[Any], where: str) -> list[dict[str, Any]]:
+    out = [dict(e) for e in base]
+    index = {str(e.get("name", "")).lower(): e for e in out}
+    for c in changes:
+        if not isinstance(c, dict) or not c.get("name"):
+            raise InputError(f"{where}: each entry needs a name")
+        hit = index.get(str(c["name"]).lower())
+        if hit is None:
+            out.append(dict(c))
+        else:
+            hit.update(c)
+    return out
 
 
 def _keys(d: dict[str, Any], allowed: set[str], where: str) -> None:
@@ -177,5 +232,39 @@ def parse_target(data: dict[str, Any], name: str = "", where: str = "") -> Targe
     icache, dcache = _cache(data.get("icache"), f"{where}, icache"), _cache(data.get("dcache"), f"{where}, dcache")
     if icache and dcache and icache.line != dcache.line:
         raise InputError(f"{where}: the I-cache and D-cache lines must have the same length")
+    devices, space = _peripherals(data, regions, where)
     return Target(name=name, cpu_hz=cpu_hz, bus_hz=bus_hz, regions=regions, icache=icache, dcache=dcache,
-                  notes=data.get("notes", ""), default_place=place, fpu=fpu, source=data.get("source", ""))
+                  notes=data.get("notes", ""), default_place=place, fpu=fpu, source=data.get("source", ""),
+                  peripherals=devices, peripheral_space=space)
+
+
+def _peripherals(data: dict[str, Any], regions: MemoryMap, where: str) -> tuple[tuple[Peripheral, ...],
+                                                                                  tuple[int, int]]:
+    """The modelled devices ([[peripheral]]: name, model, base, size, source) and the address range where
+    anything else reads as zero ([peripheral_space]: base, size, source); none may overlap memory."""
+    devices = []
+    for d in data.get("peripheral", []):
+        w = f"{where}, peripheral {d.get('name')!r}"
+        _keys(d, _PERIPHERAL, w)
+        if not d.get("source") or not d.get("model") or not d.get("name"):
+            raise InputError(f"{w}: needs name, model and source (the reference manual section)")
+        devices.append(Peripheral(str(d["name"]).lower(), str(d["model"]), _int(d, "base", w),
+                                  _int(d, "size", w, low=4), str(d["source"])))
+    devices.sort(key=lambda p: p.base)
+    for a, b in zip(devices, devices[1:]):
+        if b.base < a.end:
+            raise InputError(f"{where}: peripherals {a.name} and {b.name} overlap")
+    space = (0, 0)
+    if "peripheral_space" in data:
+        d = data["peripheral_space"]
+        w = f"{where}, peripheral_space"
+        _keys(d, _SPACE, w)
+        if not d.get("source"):
+            raise InputError(f"{w}: needs a source")
+        base = _int(d, "base", w)
+        space = (base, base + _int(d, "size", w, low=4))
+    for p in devices + ([Peripheral("peripheral_space", "", space[0], space[1] - space[0], "")] if space[1] else []):
+        for r in regions:
+            if p.base < r.end and r.base < p.end:
+                raise InputError(f"{where}: {p.name} at 0x{p.base:08x} overlaps region {r.name}")
+    return tuple(devices), space

@@ -198,6 +198,21 @@ class MemoryMap:
 
 
 @dataclass(frozen=True)
+class Peripheral:
+    """A device the simulator models (``model`` names its behaviour in sim/peripherals.py) at ``base``."""
+
+    name: str
+    model: str
+    base: int
+    size: int
+    source: str
+
+    @property
+    def end(self) -> int:
+        return self.base + self.size
+
+
+@dataclass(frozen=True)
 class Target:
     """A board: clocks, memory map, caches, and the default build placement."""
 
@@ -212,6 +227,8 @@ class Target:
     fpu: str = "fpv5-d16"
     source: str = ""
     path: str = ""  # the board file, for a board the user described
+    peripherals: tuple[Peripheral, ...] = ()
+    peripheral_space: tuple[int, int] = (0, 0)  # [base, end): other addresses here read as zero, reported
 
     def region(self, name: str) -> Region:
         return self.regions.by_name(name)
