@@ -18,6 +18,7 @@ from tests.conftest import SHARED_MODELS
 from tests.fuzz import tflite_spec
 
 KERAS_DATA = Path(__file__).resolve().parent.parent / "data" / "keras"
+ONNX_DATA = Path(__file__).resolve().parent.parent / "data" / "onnx"
 SHARED = {"tflite": ["kws_dscnn_int8.tflite", "ic_resnet8_int8.tflite", "kws_dscnn_f32.tflite",
                      "mnist_cnn_f32.tflite"],
           "h5": ["mnist_cnn.h5"], "keras": [], "onnx": []}
@@ -135,7 +136,7 @@ def keras2_h5(path: Path, rng) -> Path:
 def make_seeds(folder: Path, fmt: str, source: str = "here") -> list[Path]:
     """Seed files of one format ("tflite", "h5", "keras", "onnx") written into ``folder``.
 
-    ``source`` "here": models made by this module and the Keras fixtures in tests/data/keras;
+    ``source`` "here": models made by this module and the fixtures in tests/data/keras and tests/data/onnx;
     "shared": copies of the shared models of that format (none when the folder is absent).
     """
     folder.mkdir(parents=True, exist_ok=True)
@@ -164,4 +165,6 @@ def make_seeds(folder: Path, fmt: str, source: str = "here") -> list[Path]:
             onnx.save(m, str(p))
             out.append(p)
         out.append(onnx_qdq(folder, rng))
+        # a PyTorch export: shape arithmetic and a dynamic batch, through the simplifier
+        out.append(Path(shutil.copy(ONNX_DATA / "torch_cnn.onnx", folder / "torch_cnn.onnx")))
     return out

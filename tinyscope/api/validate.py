@@ -79,10 +79,12 @@ _NO_RUNTIME = {"keras": "no original runtime for Keras models (TensorFlow is not
 
 
 def validate(model: str | Graph, inputs: str | Path | None = None, n: int = 10, seed: int = 0,
-             max_l2r: float | None = None, max_int8_diff: int = 0, runtime_max_l2r: float = 5e-2) -> ValidationReport:
+             max_l2r: float | None = None, max_int8_diff: int = 0, runtime_max_l2r: float = 5e-2,
+             input_shape: tuple[int, ...] | None = None) -> ValidationReport:
     """Validate ``model`` (a path, ``zoo:NAME`` or a Graph) on ``inputs`` or ``n`` seeded random samples.
-    ``max_l2r`` None means ``float_tolerance(graph)``."""
-    graph = model if isinstance(model, Graph) else load(model)
+    ``max_l2r`` None means ``float_tolerance(graph)``; ``input_shape`` fixes an ONNX model's dynamic
+    dimensions."""
+    graph = model if isinstance(model, Graph) else load(model, input_shape)
     if max_l2r is None:
         max_l2r = float_tolerance(graph)
     samples = load_inputs(graph, inputs) if inputs else random_inputs(graph, n, seed)

@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 from tinyscope.cli.base import MODEL_HELP, Command, out, write_outputs
+from tinyscope.firmware.options import add_input_shape_argument
 from tinyscope.frontend import load
 from tinyscope.plan.analyze import analyze
 from tinyscope.report.analyze_text import render_analyze
@@ -18,13 +19,14 @@ class AnalyzeCommand(Command):
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
         parser.add_argument("model", help=MODEL_HELP)
+        add_input_shape_argument(parser)
         parser.add_argument("--json", action="store_true",
                             help="print one JSON object (docs/analyze-json.md)")
         parser.add_argument("-o", "--output", type=Path, metavar="DIR",
                             help="also write report.txt and report.json into DIR")
 
     def invoke(self, args: argparse.Namespace) -> int:
-        figures = analyze(load(args.model))
+        figures = analyze(load(args.model, args.input_shape))
         text = render_analyze(figures)
         doc = json.dumps(figures.to_json(), indent=2)
         if args.output:

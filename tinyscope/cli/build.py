@@ -35,8 +35,8 @@ class BuildCommand(Command):
         add_build_arguments(parser)
 
     def invoke(self, args: argparse.Namespace) -> int:
-        graph = load(args.model)
-        fw = build_firmware(graph, args.output, config_from_args(args))
+        config = config_from_args(args)
+        fw = build_firmware(load(args.model, config.input_shape), args.output, config)
         if args.json:
             out(json.dumps(fw.info, indent=2))
             return 0

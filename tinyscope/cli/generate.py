@@ -9,6 +9,7 @@ from pathlib import Path
 from tinyscope.cli.base import MODEL_HELP, Command, out
 from tinyscope.codegen import generate
 from tinyscope.codegen.cnames import check_prefix
+from tinyscope.firmware.options import add_input_shape_argument
 from tinyscope.frontend import load
 from tinyscope.plan.analyze import analyze
 from tinyscope.report.analyze_text import render_analyze
@@ -20,6 +21,7 @@ class GenerateCommand(Command):
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
         parser.add_argument("model", help=MODEL_HELP)
+        add_input_shape_argument(parser)
         parser.add_argument("-o", "--output", type=Path, required=True, metavar="DIR", help="output folder")
         parser.add_argument("--name", default="network", help="C prefix of every symbol (default: network)")
         parser.add_argument("--json", action="store_true", help="print the written files and sizes as JSON")
@@ -28,7 +30,7 @@ class GenerateCommand(Command):
 
     def invoke(self, args: argparse.Namespace) -> int:
         check_prefix(args.name)
-        graph = load(args.model)
+        graph = load(args.model, args.input_shape)
         code = generate(graph, args.output, args.name, args.split_weights,
                         report=render_analyze(analyze(graph)))
         if args.json:

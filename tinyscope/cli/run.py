@@ -55,8 +55,9 @@ class RunCommand(Command):
     def invoke(self, args: argparse.Namespace) -> int:
         if args.output is not None:
             check_folder(args.output)
-        graph = load(args.model)
-        fw, cached = cached_firmware(graph, config_from_args(args))
+        config = config_from_args(args)
+        graph = load(args.model, config.input_shape)
+        fw, cached = cached_firmware(graph, config)
         simulator: dict = {}
         if args.engine == "sim":  # keep the simulator's provenance (version, estimated figures) for run.json
             from tinyscope.sim import simulate

@@ -9,13 +9,14 @@ import argparse
 import json
 import os
 import tomllib
+from dataclasses import replace
 from pathlib import Path
 
 from rich.progress import Progress
 
 from tinyscope.cli.base import MODEL_HELP, Command, add_timing_argument, count, out
 from tinyscope.errors import InputError
-from tinyscope.firmware.options import TARGET_HELP, target_arg
+from tinyscope.firmware.options import TARGET_HELP, add_input_shape_argument, target_arg
 from tinyscope.frontend import EXTENSIONS, load
 from tinyscope.outputs import check_folder
 from tinyscope.plan.analyze import analyze
@@ -28,7 +29,7 @@ from tinyscope.study.firmware import (
     is_firmware_grid,
     load_firmware_grid,
 )
-from tinyscope.study.grid import PRESETS, check_fit, load_grid, preset_runs
+from tinyscope.study.grid import PRESETS, Run, check_fit, load_grid, preset_runs
 
 
 def _models(model: str) -> list[tuple[str, str]]:
@@ -57,6 +58,7 @@ class StudyCommand(Command):
                             "with the caches forced off and on")
         g.add_argument("--grid", type=Path, help="a TOML file of [[run]] tables (see docs/grids.md)")
         parser.add_argument("--target", default="stm32h743", type=target_arg, metavar="BOARD", help=TARGET_HELP)
+        add_input_shape_argument(parser)
         parser.add_argument("-o", "--output", type=Path, default=Path("out/study"), metavar="DIR")
         parser.add_argument("-j", "--jobs", type=count(1, 256), default=os.cpu_count() or 2,
                             help="local worker processes")
@@ -103,9 +105,11 @@ def _model_studies(args: argparse.Namespace) -> tuple[list[Study], list[str], st
         runs, skipped = preset_runs(preset, args.target)
     if not runs:
         raise InputError(f"preset {preset}: no configuration runs on {args.target} ({'; '.join(skipped)})")
+    if args.input_shape is not None:
+        runs = [Run(r.name, replace(r.config, input_shape=args.input_shape)) for r in runs]
     problems = []
     for label, model in models:  # every model and every placement is checked before anything is built
-        figures = analyze(load(model))
+        figures = analyze(load(model, args.input_shape))
         problems += [f"{label + ': ' if label else ''}{p}" for p in check_fit(runs, figures)]
     if problems:
         raise InputError(f"{len(problems)} configuration(s) cannot fit, before any build: " + "; ".join(problems))
@@ -115,6 +119,8 @@ def _model_studies(args: argparse.Namespace) -> tuple[list[Study], list[str], st
 
 def _firmware_studies(args: argparse.Namespace) -> tuple[list[Study], list[str], str]:
     """One study per ELF (a folder gives several), or one over the ELFs a grid names."""
+    if args.input_shape is not None:
+        raise InputError("--input-shape shapes a model's import; a firmware ELF runs as it was built")
     if args.preset in PRESETS:
         raise InputError(f"preset {args.preset} rebuilds a model with other placements; firmware runs as it was "
                          f"built: use --preset {' or '.join(FIRMWARE_PRESETS)}, or a --grid listing your builds")

@@ -10,6 +10,7 @@ from pathlib import Path
 from tinyscope.api.validate import validate
 from tinyscope.cli.base import MODEL_HELP, Command, count, out
 from tinyscope.errors import ValidationError
+from tinyscope.firmware.options import add_input_shape_argument
 from tinyscope.report.tables import render, table
 
 
@@ -19,6 +20,7 @@ class ValidateCommand(Command):
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
         parser.add_argument("model", help=MODEL_HELP)
+        add_input_shape_argument(parser)
         parser.add_argument("--inputs", type=Path, help="samples: .npy, .npz or .csv (default: random)")
         parser.add_argument("-n", type=count(1, 10_000), default=10,
                             help="number of random samples (default 10, at most 10,000)")
@@ -32,7 +34,7 @@ class ValidateCommand(Command):
 
     def invoke(self, args: argparse.Namespace) -> int:
         r = validate(args.model, args.inputs, args.n, args.seed, args.max_l2r, args.max_int8_diff,
-                     args.runtime_max_l2r)
+                     args.runtime_max_l2r, input_shape=args.input_shape)
         if args.json:
             out(json.dumps({"model": r.model, "samples": r.samples,
                             "runtime": r.runtime, "runtime_missing": r.runtime_missing,

@@ -18,6 +18,7 @@ class BuildConfig:
     stack_size: int = 16384
     input_path: str | None = None
     seed: int = 0
+    input_shape: tuple[int, ...] | None = None  # an ONNX model's input dimensions (frontend.load)
 
     def as_dict(self) -> dict:
         return asdict(self)

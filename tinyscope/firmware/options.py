@@ -46,6 +46,26 @@ def target_arg(text: str) -> str:
     return text
 
 
+def input_shape_arg(text: str) -> tuple[int, ...]:
+    """``--input-shape 1x3x32x32`` (or with commas): whole numbers >= 1, in the model's own layout."""
+    parts = [p for p in text.replace(",", "x").lower().split("x") if p.strip()]
+    try:
+        dims = tuple(int(p) for p in parts)
+    except ValueError:
+        dims = ()
+    if not dims or any(d < 1 for d in dims):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a shape such as 1x3x32x32 (whole numbers >= 1)")
+    return dims
+
+
+INPUT_SHAPE_HELP = ("ONNX only: the input's dimensions in the model's layout, e.g. 1x3x32x32, for a model "
+                    "with dynamic dimensions (a dynamic batch alone becomes 1)")
+
+
+def add_input_shape_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--input-shape", type=input_shape_arg, default=None, metavar="DIMS", help=INPUT_SHAPE_HELP)
+
+
 TARGET_HELP = f"board: {', '.join(TARGETS)}, or a board file path/to/board.toml (schema: docs/board-files.md)"
 
 
@@ -87,6 +107,7 @@ BUILD_OPTIONS: tuple[Option, ...] = (
     Option("--stack-size", "stack_size", 16384, "stack bytes", metavar="BYTES"),
     Option("--input", "input", None, "input sample (.npy/.npz/.csv); default: seeded random", metavar="FILE"),
     Option("--seed", "seed", 0, "seed of the random input", metavar="N"),
+    Option("--input-shape", "input_shape", None, INPUT_SHAPE_HELP, metavar="DIMS"),
 )
 
 
@@ -113,6 +134,8 @@ def add_build_arguments(parser: argparse.ArgumentParser, firmware: bool = False)
             kw["type"] = int
         if o.dest == "target":
             kw["type"] = target_arg
+        if o.dest == "input_shape":
+            kw["type"] = input_shape_arg
         if o.dest == "opt":  # `--opt -O3` parses as a bare --opt followed by -O3, which sets the same dest
             kw.update(type=opt_level, nargs="?", const=None)
         group.add_argument(o.flag, **kw)
@@ -127,7 +150,7 @@ def config_from_args(args: argparse.Namespace) -> BuildConfig:
                          "caches on or off")
     return BuildConfig(target=args.target, place=parse_place(args.place or ""), icache=_onoff(icache),
                        dcache=_onoff(dcache), libc=args.libc, opt=args.opt or "-O3", stack_size=args.stack_size,
-                       input_path=args.input, seed=args.seed)
+                       input_path=args.input, seed=args.seed, input_shape=args.input_shape)
 
 
 def forced_cache(value: str | None) -> bool | None:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tinyscope.errors import ModelError, TinyscopeError
+from tinyscope.errors import InputError, ModelError, TinyscopeError
 from tinyscope.ir.graph import Graph
 
 EXTENSIONS = {".tflite": "tflite", ".h5": "keras", ".hdf5": "keras", ".keras": "keras",
@@ -26,9 +26,13 @@ class MalformedModelError(ModelError):
     """An importer failed in a way it did not check for: the file is malformed in an unforeseen way."""
 
 
-def load(path: str | Path) -> Graph:
-    """Import a model file or ``zoo:<name>`` into a verified Graph."""
+def load(path: str | Path, input_shape: tuple[int, ...] | None = None) -> Graph:
+    """Import a model file or ``zoo:<name>`` into a verified Graph. ``input_shape`` fixes an ONNX model's
+    input dimensions in its own layout (a dynamic batch becomes 1 without it); other formats fix theirs."""
     text = str(path)
+    if input_shape is not None and not text.lower().endswith(".onnx"):
+        raise InputError(f"{text}: --input-shape applies to ONNX models (TFLite, Keras and the zoo fix their "
+                         "input shapes)")
     if text.startswith("zoo:"):
         from tinyscope.frontend import zoo
         return zoo.load(text[4:])
@@ -50,7 +54,7 @@ def load(path: str | Path) -> Graph:
     else:
         from tinyscope.frontend import onnx as importer
     try:
-        return importer.load(p)
+        return importer.load(p) if input_shape is None else importer.load(p, input_shape)
     except ModelError as exc:
         if str(exc).startswith(f"{p}:"):
             raise

@@ -5,6 +5,9 @@ DequantizeLinear of a weight becomes a float constant (its int8 source kept asid
 activation a DEQUANTIZE op, a QuantizeLinear a QUANTIZE op. Then ``_fold_qdq`` turns each
 ``DEQUANTIZE -> op -> QUANTIZE`` island into one int8 op, the form TFLite uses and the kernels run.
 
+Before that, a model as exporters write it is simplified (``_simplify``: onnxslim's shape inference
+and constant folding) after a dynamic batch is fixed to 1 (``_fix_inputs``).
+
 Before either step the whole model is checked as data (``_check_model``): names are UTF-8 text,
 every value is written once, nodes have the inputs and outputs their operator needs, and each
 initializer's type, dimensions and data agree (they are decoded here, not by onnx's helpers, which
@@ -442,9 +445,9 @@ def reshape(ctx: _Ctx, node) -> str:
     nchw = (shape[0], shape[3], shape[1], shape[2]) if len(shape) == 4 else shape
     if target.dtype.kind not in "iu" or target.ndim != 1 or any(int(d) < -1 for d in target) \
             or list(target).count(-1) > 1 or any(int(d) == 0 and i >= len(nchw) for i, d in enumerate(target)) \
-            or _int(node, _attrs(node), "allowzero", 0, 0, 1):
+            or (_int(node, _attrs(node), "allowzero", 0, 0, 1) and any(int(d) == 0 for d in target)):
         raise ShapeError(f"Reshape {node.name!r}: target shape {target.tolist()} (whole numbers >= 1, "
-                         f"at most one -1, 0 copies a dimension of {list(nchw)})")
+                         f"at most one -1, 0 copies a dimension of {list(nchw)} unless allowzero=1)")
     out = [int(nchw[i]) if int(d) == 0 else int(d) for i, d in enumerate(target)]
     if out.count(-1) == 1:
         out[out.index(-1)] = int(np.prod(shape)) // int(np.prod([d for d in out if d != -1]))
@@ -472,10 +475,11 @@ def batch_norm(ctx: _Ctx, node) -> str:
     gamma, beta, mean, var = (ctx.const(n) for n in node.input[1:5])
     if any(v is None for v in (gamma, beta, mean, var)):
         raise UnsupportedError(f"BatchNormalization {node.name!r}: parameters must be constant")
-    n = ctx.shape(x)[-1] if len(ctx.shape(x)) == 4 else 0
+    rank = len(ctx.shape(x))
+    n = ctx.shape(x)[-1] if rank in (2, 4) else 0
     if any(v.shape != (n,) or v.dtype.kind != "f" for v in (gamma, beta, mean, var)):
-        raise ShapeError(f"BatchNormalization {node.name!r}: needs a 4-D input and float parameters of "
-                         f"shape ({n},), got {[v.shape for v in (gamma, beta, mean, var)]}")
+        raise ShapeError(f"BatchNormalization {node.name!r}: needs a 4-D (NCHW) or 2-D (N, features) input and "
+                         f"float parameters of shape ({n},), got {[v.shape for v in (gamma, beta, mean, var)]}")
     eps = _float(node, _attrs(node), "epsilon", 1e-5)
     if not np.all(var.astype(np.float64) + eps > 0):
         raise ModelError(f"BatchNormalization {node.name!r}: variance + epsilon must be > 0")
@@ -491,6 +495,9 @@ def batch_norm(ctx: _Ctx, node) -> str:
         bt.data = (bt.data * scale + shift).astype(np.float32)
         ctx.env[node.output[0]] = x
         return x
+    if rank == 2:  # BatchNorm1d: folds into the Linear before it, the way PyTorch models use it
+        raise UnsupportedError(f"BatchNormalization {node.name!r} on a 2-D tensor: supported where it folds "
+                               "into the Gemm/MatMul before it (no activation between, no other reader)")
     wk = ctx.b.const(f"{node.name}/scale", scale.reshape(1, 1, 1, n).astype(np.float32))
     bk = ctx.b.const(f"{node.name}/shift", shift.astype(np.float32))
     return ctx.b.op(OpType.DEPTHWISE_CONV_2D, node.name, [x, wk, bk], ConvAttrs(), out_name=node.output[0],
@@ -576,6 +583,15 @@ CONVERTERS: dict[str, Callable] = {
 }
 
 
+def _unsupported(path: Path, model) -> None:
+    """Every operator the importer cannot convert, listed at once with its node."""
+    bad = [f"{n.op_type} (node {i} {n.name!r})" for i, n in enumerate(model.graph.node)
+           if n.op_type not in CONVERTERS or (n.domain not in ("", "ai.onnx"))]
+    if bad:
+        raise UnsupportedError(f"{path}: unsupported operators: {'; '.join(bad)}. "
+                               f"Supported: {', '.join(sorted(CONVERTERS))}")
+
+
 def _fold_qdq(graph: Graph, qconsts: dict[str, _QConst]) -> Graph:
     """Rewrite DEQUANTIZE -> float op -> QUANTIZE islands as one int8 op (TFLite's form)."""
     g = graph.copy()
@@ -644,7 +660,61 @@ def _input_shape(vi) -> tuple[tuple[int, ...], DType]:
     return tuple(dims), _ONNX_DTYPES[tt.elem_type]
 
 
-def load(path: Path) -> Graph:
+def _fix_inputs(path: Path, model, input_shape: tuple[int, ...] | None) -> None:
+    """Give every graph input fixed dimensions: ``input_shape`` (the model's own layout) when given, else
+    a symbolic batch becomes 1; any other symbolic dimension needs ``input_shape``."""
+    inits = {t.name for t in model.graph.initializer}
+    inputs = [vi for vi in model.graph.input if vi.name not in inits]
+    if input_shape is not None and len(inputs) != 1:
+        raise UnsupportedError(f"{path}: --input-shape fixes one input, and the model has {len(inputs)}")
+    for vi in inputs:
+        dims = vi.type.tensor_type.shape.dim
+        if input_shape is not None:
+            if len(input_shape) != len(dims) or any(d < 1 for d in input_shape):
+                raise ShapeError(f"{path}: --input-shape {'x'.join(map(str, input_shape))} for input {vi.name!r} "
+                                 f"of rank {len(dims)}")
+            for d, v in zip(dims, input_shape):
+                if d.HasField("dim_value") and d.dim_value > 0 and d.dim_value != v:
+                    raise ShapeError(f"{path}: --input-shape gives {v} where input {vi.name!r} has the fixed "
+                                     f"dimension {d.dim_value}")
+                d.dim_value = v
+            continue
+        for i, d in enumerate(dims):
+            if d.HasField("dim_value") and d.dim_value > 0:
+                continue
+            if i != 0:
+                raise UnsupportedError(f"{path}: input {vi.name!r} has the dynamic dimension "
+                                       f"{d.dim_param or '?'} at axis {i}; fix it with --input-shape")
+            d.dim_value = 1  # a symbolic batch runs as one sample
+
+
+def _simplify(path: Path, model):
+    """Shape inference and constant folding with onnxslim: exporters' shape arithmetic (PyTorch's
+    ``x.view(x.size(0), -1)`` is Shape -> Gather -> Unsqueeze -> Concat -> Reshape), Reshapes and
+    Transposes of constant weights, Constant and Identity nodes, Conv/Gemm + Add and Conv + BatchNorm
+    fold away, leaving the graph a deployment tool sees. onnxslim is pure Python over onnx (it
+    evaluates constant subgraphs with onnxruntime), keeps QuantizeLinear/DequantizeLinear pairs and is
+    released often; onnxsim needs a native build per onnx version. It runs only on a model that passed
+    the checks above, with standard-domain operators only, and its result is checked again after."""
+    import contextlib
+    import io
+
+    import onnxslim
+
+    try:
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+            slim = onnxslim.slim(model)
+    except Exception as exc:  # the simplifier's own failure on a graph it cannot handle
+        text = " ".join(str(exc).split())[:160]
+        raise ModelError(f"{path}: shape inference and constant folding failed ({type(exc).__name__}: "
+                         f"{text})") from None
+    if not isinstance(slim, onnx.ModelProto) or not slim.graph.node:
+        raise ModelError(f"{path}: shape inference and constant folding left no graph")
+    return slim
+
+
+def load(path: Path, input_shape: tuple[int, ...] | None = None) -> Graph:
+    """Import ``path``; ``input_shape`` fixes the input's dimensions (the model's NCHW layout)."""
     try:  # never follow external data: a model file must not make tinyscope read other files
         model = onnx.load(str(path), load_external_data=False)
     except Exception as exc:  # protobuf raises DecodeError, RuntimeError and others on corrupt bytes
@@ -652,11 +722,15 @@ def load(path: Path) -> Graph:
     if not model.HasField("graph") or not model.graph.node:
         raise ModelError(f"{path}: the ONNX graph has no nodes")
     _strings(path, model)
-    bad = [f"{n.op_type} (node {i} {n.name!r})" for i, n in enumerate(model.graph.node)
-           if n.op_type not in CONVERTERS or (n.domain not in ("", "ai.onnx"))]
-    if bad:
-        raise UnsupportedError(f"{path}: unsupported operators: {'; '.join(bad)}. "
-                               f"Supported: {', '.join(sorted(CONVERTERS))}")
+    _check_model(path, model)
+    for t in model.graph.initializer:  # every initializer decodes as data before any library reads it
+        _initializer(path, t)
+    if any(n.domain not in ("", "ai.onnx") for n in model.graph.node):
+        _unsupported(path, model)
+    _fix_inputs(path, model, input_shape)
+    model = _simplify(path, model)
+    _strings(path, model)
+    _unsupported(path, model)
     _check_model(path, model)
     ctx = _Ctx(path, model)
     init = set(ctx.consts)
@@ -672,7 +746,14 @@ def load(path: Path) -> Graph:
         ctx.b.set_m_id(m_id)
         if node.op_type == "Constant":
             continue
-        out = CONVERTERS[node.op_type](ctx, node)
+        try:
+            out = CONVERTERS[node.op_type](ctx, node)
+        except (ModelError, ShapeError, UnsupportedError) as exc:  # every error names its node and op type
+            msg = str(exc)
+            if not msg.startswith(f"{node.op_type} {node.name!r}") and not msg.startswith(f"{path}: {node.op_type}"):
+                msg = f"{node.op_type} {node.name!r} (node {m_id}): {msg.removeprefix(f'{path}: ')}"
+                raise type(exc)(msg) from None
+            raise
         if out is not None:
             ctx.env[node.output[0]] = out
     graph_outputs = {ctx.env.get(o.name) for o in model.graph.output}

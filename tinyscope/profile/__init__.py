@@ -123,7 +123,7 @@ def simulate_whole(elf: Path, target, code, timing_mode: str = "instr") -> SimRe
 def run_profile(model: str, config: BuildConfig, cache: Path | None = None, timing_mode: str = "instr") -> Profile:
     """Build (cached), simulate and attribute. ``timing_mode`` "instr" (the default, for `profile`) gives
     exact per-instruction cycles; "block" (studies) spreads each block's cycles over its instructions."""
-    graph = load(model)
+    graph = load(model, config.input_shape)
     fw, _ = cached_firmware(graph, config, cache)
     code = decode_elf(fw.elf, load_core())  # once: the simulator's tables and the listings' text
     result = simulate_whole(fw.elf, fw.target, code, timing_mode)
