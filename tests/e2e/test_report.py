@@ -81,7 +81,7 @@ def test_profile_report_in_chromium(profiled, tmp_path):
     found = inspect_report(out / "report.html", tmp_path / "chrome", "report-profile")
     _assert_renders(found, PROFILE_SECTIONS)
     ids = {f["id"] for f in found["figures"]}
-    assert {"layer-cycles", "stalls-fn", "miss-rates", "timeline", "flame"} <= ids
+    assert {"layer-cycles", "stalls-fn", "stalls-layer", "miss-rates", "timeline", "flame"} <= ids
     text = found["text"]
     for phrase in ["params #", "weights (ro)", "activations (rw)", "ram (total)", "conv2d_2", "ts_conv_f32.c:",
                    "same class", "Provenance"]:
@@ -194,3 +194,20 @@ def test_report_of_a_real_elf_profile(tmp_path):
         assert phrase in text, phrase
     problems, _ = check_trace(json.loads((tmp_path / "out" / "trace.json").read_text()))
     assert problems == []
+
+
+def test_layer_stalls_add_up_to_the_layer_and_the_run(profiled):
+    """Per-layer stall kinds come from the markers' running totals: each layer's stalls fit in its
+    cycles, and over all layers they stay within the run's stalls of each kind."""
+    out, _ = profiled
+    layers = list(csv.DictReader((out / "layers.csv").open()))
+    run = json.loads((out / "run.json").read_text())
+    kinds = list(run["stalls"])
+    total = {k: 0 for k in kinds}
+    for r in layers:
+        s = {k: int(r[f"stall_{k}"]) for k in kinds}
+        assert 0 <= sum(s.values()) <= int(r["cycles"])
+        for k in kinds:
+            total[k] += s[k]
+    assert all(total[k] <= run["stalls"][k] for k in kinds)
+    assert sum(total.values()) > 0.5 * sum(run["stalls"].values())  # the network's layers hold most stalls

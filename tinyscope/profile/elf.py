@@ -15,14 +15,14 @@ from pathlib import Path
 from tinyscope.errors import InputError, SimError
 from tinyscope.profile.functions import FunctionRow, function_table
 from tinyscope.profile.hotloops import Loop, add_source, hot_blocks, hot_loops
-from tinyscope.profile.layers import LayerRow
+from tinyscope.profile.layers import LayerRow, marker_spans
 from tinyscope.profile.memory import RegionUse, memory_map
 from tinyscope.profile.source import LineTable, line_table
 from tinyscope.sim import SimResult, simulate
 from tinyscope.sim.decode import decode_elf
 from tinyscope.sim.elf import Symbols, read_image
 from tinyscope.targets import Target, load_target
-from tinyscope.targets.armv7m import ITM_LAYER_PORT, decode_itm_layer
+from tinyscope.targets.armv7m import ITM_LAYER_PORT
 from tinyscope.targets.core import load_core
 from tinyscope.version import __version__
 
@@ -94,25 +94,11 @@ def _sha256(path: str) -> str | None:
 
 
 def region_table(result: SimResult) -> list[LayerRow]:
-    """One row per marker id, from ``(id << 1) | end`` words on ITM_LAYER_PORT; a region entered several
-    times adds up (its start is the first entry)."""
-    begin: dict[int, tuple[int, int, int]] = {}
-    spans: dict[int, list[int]] = {}
-    for rec in result.itm[result.itm["port"] == ITM_LAYER_PORT]:
-        rid, end = decode_itm_layer(int(rec["value"]))
-        now = (int(rec["cycle"]), int(rec["icache_miss"]), int(rec["dcache_miss"]))
-        if not end:
-            begin[rid] = now
-        elif rid in begin:
-            b = begin.pop(rid)
-            s = spans.setdefault(rid, [b[0], 0, 0, 0, 0])
-            s[1] += now[0] - b[0]
-            s[2] += now[1] - b[1]
-            s[3] += now[2] - b[2]
-            s[4] += 1
+    """One row per marker id; a region entered several times adds up (its start is the first entry)."""
     total = result.cycles or 1
-    return [LayerRow(rid, rid, f"region {rid}" + (f" (x{s[4]})" if s[4] > 1 else ""), "marker", 0, s[0], s[1], 0.0,
-                     s[1] / total, s[2], s[3]) for rid, s in sorted(spans.items())]
+    return [LayerRow(rid, rid, f"region {rid}" + (f" (x{sp.count})" if sp.count > 1 else ""), "marker", 0, sp.start,
+                     sp.cycles, 0.0, sp.cycles / total, sp.icache_miss, sp.dcache_miss, **sp.stall_fields())
+            for rid, sp in sorted(marker_spans(result).items())]
 
 
 def profile_elf(firmware: str | Path, target: str | Target | None = None, **sim_options) -> ElfProfile:

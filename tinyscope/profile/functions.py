@@ -9,9 +9,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from tinyscope.sim.elf import Symbols
-from tinyscope.sim.result import CALL, OPENS, SimResult
+from tinyscope.sim.result import CALL, OPENS, STALL_KINDS, SimResult
 
-STALL_COLUMNS = ["stall_load_use", "stall_fp", "stall_dep", "stall_branch", "stall_ifetch", "stall_dmem"]
+STALL_COLUMNS = [f"stall_{k}" for k in STALL_KINDS]
 
 
 @dataclass

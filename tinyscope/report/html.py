@@ -26,9 +26,10 @@ from tinyscope.outputs import PROFILE_FILES as F
 from tinyscope.outputs import staged_folder
 from tinyscope.report.names import short_names
 from tinyscope.report.regions import hot_regions
+from tinyscope.sim.result import STALL_KINDS
 from tinyscope.version import __version__
 
-STALLS = ["load_use", "fp", "dep", "branch", "ifetch", "dmem"]
+STALLS = list(STALL_KINDS)
 STALL_HELP = {"load_use": "a load's result used by the next instruction", "fp": "FPU result latency",
               "dep": "other register dependencies", "branch": "taken branches and mispredictions",
               "ifetch": "instruction fetch (I-cache misses, flash wait states)",
@@ -119,7 +120,8 @@ def _layers(folder: Path) -> list[dict]:
                     "op": r.get("op", ""), "rom": _num(r.get("rom_bytes")), "ram": _num(r.get("output_bytes")),
                     "macc": macc, "cycles": cycles, "start": _num(r.get("start")),
                     "share": _num(r.get("share"), float), "cpm": cycles / macc if macc else None,
-                    "imiss": _num(r.get("icache_miss")), "dmiss": _num(r.get("dcache_miss"))})
+                    "imiss": _num(r.get("icache_miss")), "dmiss": _num(r.get("dcache_miss")),
+                    "stalls": {k: _num(r.get(f"stall_{k}")) for k in STALLS}})
     return out
 
 
@@ -282,6 +284,17 @@ def profile_view(folder: Path, prefix: str = "") -> dict:
             "layout": {"height": 340, "barmode": "group", "margin": {"l": 70, "r": 10, "t": 30, "b": 110},
                        "yaxis": {"title": {"text": "misses"}}, "xaxis": {"tickangle": -35, "automargin": True},
                        "legend": {"orientation": "h", "y": 1.12}}}
+    staled = [r for r in layers if sum(r["stalls"].values())]
+    if staled:
+        figures["stalls-layer"] = {
+            "data": [{"type": "bar", "name": k, "x": [f"{r['c_id']}: {r['short']}" for r in staled],
+                      "y": [r["stalls"][k] for r in staled], "marker": {"color": _color(i)},
+                      "customdata": [[r["name"]] for r in staled],
+                      "hovertemplate": f"%{{customdata[0]}}: %{{y:,}} {k} stall cycles<extra></extra>"}
+                     for i, k in enumerate(STALLS)],
+            "layout": {"barmode": "stack", "height": 340, "margin": {"l": 10, "r": 10, "t": 30, "b": 40},
+                       "yaxis": {"title": {"text": "stall cycles"}, "automargin": True},
+                       "xaxis": {"automargin": True, "tickangle": -30}, "legend": {"orientation": "h", "y": 1.12}}}
     top = [f for f in functions if sum(f["stalls"].values())][:12]
     if top:
         figures["stalls-fn"] = {
@@ -324,8 +337,8 @@ def profile_view(folder: Path, prefix: str = "") -> dict:
         "stalls": [{"kind": k, "cycles": stalls.get(k, 0), "share": stalls.get(k, 0) / cycles if cycles else 0,
                     "help": STALL_HELP.get(k, "")} for k in STALLS if k in stalls],
         "stall_total": stall_total, "figures": {f"{prefix}{k}": v for k, v in figures.items()},
-        "has": {k: k in figures for k in ("layer-cycles", "layer-misses", "stalls-fn", "miss-rates", "timeline",
-                                          "flame")},
+        "has": {k: k in figures for k in ("layer-cycles", "layer-misses", "stalls-fn", "stalls-layer", "miss-rates",
+                                          "timeline", "flame")},
         "files": sorted(p.name for p in folder.iterdir() if p.is_file() and p.name != "report.html"),
     }
 

@@ -69,6 +69,7 @@ from tinyscope.sim.result import (
     EXC_LEAVE,
     ITM_DTYPE,
     RESUMED,
+    STALL_KINDS,
     SimResult,
     nest_tail_calls,
     switch_contexts,
@@ -733,7 +734,8 @@ def _result(S, code: CodeTables, elf: str, target: str, run: _Run, wall: float, 
     itm_rec = np.zeros(itm_n, ITM_DTYPE)
     itm_rec["cycle"], itm_rec["port"], itm_rec["value"] = itm[:, 0], itm[:, 1], itm[:, 2] & 0xFFFFFFFF
     itm_rec["icache_miss"], itm_rec["dcache_miss"], itm_rec["instructions"] = itm[:, 3], itm[:, 4], itm[:, 5]
-    names = ["load_use", "fp", "dep", "branch", "ifetch", "dmem"]
+    itm_rec["stalls"] = itm[:, 6:12]
+    names = STALL_KINDS
     return SimResult(
         elf=elf, target=target, cycles=int(S[T.CLOCK]), instructions=n, exit_code=run.exit_code,
         stdout="".join(run.stdout), itm=itm_rec, events=events, ranges=list(code.ranges),

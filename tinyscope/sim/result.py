@@ -10,8 +10,9 @@ from pathlib import Path
 import numpy as np
 
 # an ITM write as a trace probe would see it, plus the simulator's running miss and instruction counts
+STALL_KINDS = ("load_use", "fp", "dep", "branch", "ifetch", "dmem")
 ITM_DTYPE = np.dtype([("cycle", "u8"), ("port", "u4"), ("value", "u4"), ("icache_miss", "u8"),
-                      ("dcache_miss", "u8"), ("instructions", "u8")])
+                      ("dcache_miss", "u8"), ("instructions", "u8"), ("stalls", "u8", (len(STALL_KINDS),))])
 EVENT_DTYPE = np.dtype([("cycle", "u8"), ("kind", "u1"), ("pc", "u4")])
 CALL, RETURN = 0, 1  # a frame opened at the callee's entry pc; the innermost frame closed
 RESUME = 5  # a frame reopened when a context switch returns to a task it preempted (not a call)
@@ -166,4 +167,9 @@ class SimResult:
             meta = json.loads(str(z["meta"]))
             stats = {k[5:]: z[k] for k in z.files if k.startswith("stat_")}
             meta["ranges"] = [tuple(r) for r in meta["ranges"]]
-            return SimResult(itm=z["itm"], events=z["events"], pc_stats=stats, **meta)
+            itm = z["itm"]
+            if "stalls" not in (itm.dtype.names or ()):  # saved before ITM records kept stall totals
+                old, itm = itm, np.zeros(len(itm), ITM_DTYPE)
+                for name in old.dtype.names or ():
+                    itm[name] = old[name]
+            return SimResult(itm=itm, events=z["events"], pc_stats=stats, **meta)

@@ -133,7 +133,9 @@ STAT_NAMES = ["count", "cycles", "stall_load_use", "stall_fp", "stall_dep", "sta
  R_USED) = range(13)
 RF = 13
 RING = 32
-ITM_FIELDS = 6  # cycle, port, value, I-cache misses so far, D-cache misses so far, instructions so far
+# cycle, port, value, then running totals: I-cache misses, D-cache misses, instructions, and the stall
+# cycles of each kind (load_use, fp, dep, branch, ifetch, dmem), so a layer's figures are differences
+ITM_FIELDS = 12
 PPB_WORDS = 0x4000  # shadow of 0xE0000000..0xE000FFFF
 BTAC_FIELDS = 3  # tag (branch address), target, direction counter
 UC_ARM_REG_PC = 11  # unicorn.arm_const.UC_ARM_REG_PC (a literal: numba needs a compile-time constant)
@@ -1121,6 +1123,12 @@ def ppb_write(uc, offset, size, value, user):
             S[o + 3] = S[L.IC_MISS]  # running totals: misses per layer come from the differences
             S[o + 4] = S[L.DC_MISS]
             S[o + 5] = S[L.NINSTR]
+            S[o + 6] = S[L.ST_LOAD]
+            S[o + 7] = S[L.ST_FP]
+            S[o + 8] = S[L.ST_DEP]
+            S[o + 9] = S[L.ST_BRANCH]
+            S[o + 10] = S[L.ST_IFETCH]
+            S[o + 11] = S[L.ST_DMEM]
         S[L.ITM_N] = n + 1  # counts past the buffer, so the result can say how many were lost
         return
     if off == 0x1004:
