@@ -556,12 +556,16 @@ def _pool(kind: OpType):
     return convert
 
 
-def global_avg_pool(ctx: _Ctx, lay: Layer, ins: list[str]) -> str:
-    n, h, w, c = _rank4(ctx, lay, ins[0])
-    y = ctx.b.op(OpType.AVERAGE_POOL_2D, lay.name, [ins[0]], PoolAttrs((h, w), (h, w)), origin=lay.cls)
-    if _flag(lay, "keepdims", False):
-        return y
-    return ctx.b.op(OpType.RESHAPE, f"{lay.name}_flatten", [y], ReshapeAttrs((n, c)), origin=lay.cls)
+def _global_pool(kind: OpType) -> Converter:
+    """GlobalAverage/MaxPooling2D: a pool whose window is the whole input, then (without keepdims) a
+    flatten to (batch, channels)."""
+    def convert(ctx: _Ctx, lay: Layer, ins: list[str]) -> str:
+        n, h, w, c = _rank4(ctx, lay, ins[0])
+        y = ctx.b.op(kind, lay.name, [ins[0]], PoolAttrs((h, w), (h, w)), origin=lay.cls)
+        if _flag(lay, "keepdims", False):
+            return y
+        return ctx.b.op(OpType.RESHAPE, f"{lay.name}_flatten", [y], ReshapeAttrs((n, c)), origin=lay.cls)
+    return convert
 
 
 def flatten(ctx: _Ctx, lay: Layer, ins: list[str]) -> str:
@@ -678,7 +682,8 @@ CONVERTERS: dict[str, Converter] = {
     "Dense": dense,
     "MaxPooling2D": _pool(OpType.MAX_POOL_2D),
     "AveragePooling2D": _pool(OpType.AVERAGE_POOL_2D),
-    "GlobalAveragePooling2D": global_avg_pool,
+    "GlobalAveragePooling2D": _global_pool(OpType.AVERAGE_POOL_2D),
+    "GlobalMaxPooling2D": _global_pool(OpType.MAX_POOL_2D),
     "Flatten": flatten,
     "Reshape": reshape,
     "Activation": activation,
@@ -690,7 +695,8 @@ CONVERTERS: dict[str, Converter] = {
     "ZeroPadding2D": zero_padding,
 }
 ALIASES = {"Convolution2D": "Conv2D", "MaxPool2D": "MaxPooling2D", "AvgPool2D": "AveragePooling2D",
-           "GlobalAvgPool2D": "GlobalAveragePooling2D", "SeparableConvolution2D": "SeparableConv2D"}
+           "GlobalAvgPool2D": "GlobalAveragePooling2D", "GlobalMaxPool2D": "GlobalMaxPooling2D",
+           "SeparableConvolution2D": "SeparableConv2D"}
 
 
 def _problems(lay: Layer) -> list[str]:

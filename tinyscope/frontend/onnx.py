@@ -51,7 +51,9 @@ _INIT_DTYPES = {1: (np.float32, "float_data"), 2: (np.uint8, "int32_data"), 3: (
                 6: (np.int32, "int32_data"), 7: (np.int64, "int64_data"), 11: (np.float64, "double_data")}
 # (fewest, most) inputs of each operator; empty names in optional slots count as absent
 _ARITY = {"Conv": (2, 3), "Gemm": (2, 3), "MatMul": (2, 2), "Add": (2, 2), "Relu": (1, 1), "Clip": (1, 3),
-          "MaxPool": (1, 1), "AveragePool": (1, 1), "GlobalAveragePool": (1, 1), "Flatten": (1, 1),
+          "MaxPool": (1, 1), "AveragePool": (1, 1), "GlobalAveragePool": (1, 1), "GlobalMaxPool": (1, 1),
+          "ReduceMean": (1, 2), "ReduceMax": (1, 2),
+          "Flatten": (1, 1),
           "Reshape": (2, 2), "Softmax": (1, 1), "BatchNormalization": (5, 5), "Identity": (1, 1),
           "Dropout": (1, 3), "QuantizeLinear": (2, 3), "DequantizeLinear": (2, 3)}
 _AUTO_PAD = ("NOTSET", "VALID", "SAME_UPPER", "SAME_LOWER")
@@ -413,11 +415,37 @@ def pool(kind: OpType) -> Callable:
     return convert
 
 
-def global_avg_pool(ctx: _Ctx, node) -> str:
-    x = ctx.t(node.input[0])
-    _, h, w, _ = ctx.rank4(node, x)
-    return ctx.b.op(OpType.AVERAGE_POOL_2D, node.name, [x], PoolAttrs((h, w), (h, w)),
-                    out_name=node.output[0], origin=node.op_type)
+def global_pool(kind: OpType) -> Callable:
+    """GlobalAveragePool / GlobalMaxPool: a pool whose window is the whole input."""
+    def convert(ctx: _Ctx, node) -> str:
+        x = ctx.t(node.input[0])
+        _, h, w, _ = ctx.rank4(node, x)
+        return ctx.b.op(kind, node.name, [x], PoolAttrs((h, w), (h, w)), out_name=node.output[0],
+                        origin=node.op_type)
+    return convert
+
+
+def reduce_hw(kind: OpType) -> Callable:
+    """ReduceMean / ReduceMax over H and W of an NCHW tensor (axes 2, 3; from opset 18 an input): a pool
+    whose window is the whole input, then without keepdims a flatten to (batch, channels)."""
+    def convert(ctx: _Ctx, node) -> str:
+        a = _attrs(node)
+        x = ctx.t(node.input[0])
+        n, h, w, c = ctx.rank4(node, x)
+        axes = ctx.const(node.input[1]) if len(node.input) > 1 and node.input[1] else a.get("axes")
+        if axes is None or sorted(int(v) % 4 for v in np.ravel(axes)) != [2, 3]:
+            raise UnsupportedError(f"{node.op_type} {node.name!r}: only over H and W (axes 2, 3) of an NCHW "
+                                   f"tensor, not axes {None if axes is None else np.ravel(axes).tolist()}")
+        if _int(node, a, "noop_with_empty_axes", 0, 0, 1):
+            raise UnsupportedError(f"{node.op_type} {node.name!r}: noop_with_empty_axes=1")
+        keep = _int(node, a, "keepdims", 1, 0, 1)
+        y = ctx.b.op(kind, node.name, [x], PoolAttrs((h, w), (h, w)),
+                     out_name=node.output[0] if keep else None, origin=node.op_type)
+        if keep:
+            return y
+        return ctx.b.op(OpType.RESHAPE, f"{node.name}/flatten", [y], ReshapeAttrs((n, c)), out_name=node.output[0],
+                        origin=node.op_type)
+    return convert
 
 
 def _to_2d(ctx: _Ctx, node, x: str) -> str:
@@ -577,7 +605,9 @@ CONVERTERS: dict[str, Callable] = {
     "Conv": conv, "Gemm": gemm, "MatMul": matmul, "Add": add,
     "Relu": activation(lambda ctx, node: RELU), "Clip": activation(_clip),
     "MaxPool": pool(OpType.MAX_POOL_2D), "AveragePool": pool(OpType.AVERAGE_POOL_2D),
-    "GlobalAveragePool": global_avg_pool, "Flatten": flatten, "Reshape": reshape, "Softmax": softmax,
+    "GlobalAveragePool": global_pool(OpType.AVERAGE_POOL_2D), "GlobalMaxPool": global_pool(OpType.MAX_POOL_2D),
+    "ReduceMean": reduce_hw(OpType.AVERAGE_POOL_2D), "ReduceMax": reduce_hw(OpType.MAX_POOL_2D),
+    "Flatten": flatten, "Reshape": reshape, "Softmax": softmax,
     "BatchNormalization": batch_norm, "Identity": identity, "Dropout": identity,
     "QuantizeLinear": quantize_linear, "DequantizeLinear": dequantize_linear,
 }
