@@ -28,6 +28,7 @@ OPTION_FIELDS = {
     "SoftmaxOptions": ["Beta"],
     "AddOptions": ["FusedActivationFunction"],
     "ReshapeOptions": [],
+    "ConcatenationOptions": ["Axis", "FusedActivationFunction"],
 }
 OPTION_TYPES = {getattr(Opt, name): name for name in OPTION_FIELDS}
 _FLOAT_FIELDS = {"Beta"}
@@ -258,5 +259,39 @@ def tiny_int8(seed: int = 1) -> dict:
          {"FusedActivationFunction": 0, "WeightsFormat": 0, "KeepNumDims": 0})
     y = m.tensor("probs", [1, 2], TT.INT8, quant=_q(1 / 256, -128))
     m.op(Op.SOFTMAX, [logits], [y], Opt.SoftmaxOptions, {"Beta": 1.0})
+    m.s["inputs"], m.s["outputs"] = [x], [y]
+    return m.s
+
+
+def tiny_concat_int8(seed: int = 3, out_quant=(0.07, -5)) -> dict:
+    """1x5x5x3 int8 -> conv 1x1 (4) and conv 3x3 (2), both quantized as the concat -> CONCATENATION on
+    the channels (6) -> avgpool -> reshape -> FC 3. ``out_quant`` is the second conv's output quant."""
+    rng = np.random.default_rng(seed)
+    m = _Spec()
+    x = m.tensor("input", [1, 5, 5, 3], TT.INT8, quant=_q(0.02, -3))
+    outs = []
+    for name, oc, k, q in [("a", 4, 1, (0.07, -5)), ("b", 2, 3, out_quant)]:
+        ws = rng.uniform(0.005, 0.015, oc)
+        w = m.tensor(f"{name}/w", [oc, k, k, 3], TT.INT8, rng.integers(-127, 128, (oc, k, k, 3)).astype(np.int8),
+                     _q(ws, [0] * oc, 0))
+        b = m.tensor(f"{name}/b", [oc], TT.INT32, rng.integers(-300, 300, oc).astype(np.int32), _q(0.02 * ws, [0] * oc))
+        y = m.tensor(name, [1, 5, 5, oc], TT.INT8, quant=_q(*q))
+        m.op(Op.CONV_2D, [x, w, b], [y], Opt.Conv2DOptions,
+             {"Padding": 0, "StrideW": 1, "StrideH": 1, "FusedActivationFunction": 1, "DilationWFactor": 1,
+              "DilationHFactor": 1})
+        outs.append(y)
+    cat = m.tensor("cat", [1, 5, 5, 6], TT.INT8, quant=_q(0.07, -5))
+    m.op(Op.CONCATENATION, outs, [cat], Opt.ConcatenationOptions, {"Axis": 3, "FusedActivationFunction": 0})
+    p = m.tensor("pool", [1, 1, 1, 6], TT.INT8, quant=_q(0.07, -5))
+    m.op(Op.AVERAGE_POOL_2D, [cat], [p], Opt.Pool2DOptions,
+         {"Padding": 1, "StrideW": 5, "StrideH": 5, "FilterWidth": 5, "FilterHeight": 5, "FusedActivationFunction": 0})
+    shp = m.tensor("shape", [2], TT.INT32, np.array([1, 6], np.int32))
+    f = m.tensor("flat", [1, 6], TT.INT8, quant=_q(0.07, -5))
+    m.op(Op.RESHAPE, [p, shp], [f], Opt.ReshapeOptions, {})
+    fw = m.tensor("fc/w", [3, 6], TT.INT8, rng.integers(-127, 128, (3, 6)).astype(np.int8), _q(0.01, 0))
+    fb = m.tensor("fc/b", [3], TT.INT32, np.array([10, -20, 5], np.int32), _q(0.0007, 0))
+    y = m.tensor("logits", [1, 3], TT.INT8, quant=_q(0.1, 3))
+    m.op(Op.FULLY_CONNECTED, [f, fw, fb], [y], Opt.FullyConnectedOptions,
+         {"FusedActivationFunction": 0, "WeightsFormat": 0, "KeepNumDims": 0})
     m.s["inputs"], m.s["outputs"] = [x], [y]
     return m.s

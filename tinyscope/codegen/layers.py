@@ -241,6 +241,18 @@ def pad(c: Consts, g: Graph, step: Step) -> Call:
     return Call("ts_elementwise.c", "ts_pad_t", f, "ts_pad")
 
 
+def concatenation(c: Consts, g: Graph, step: Step) -> Call:
+    """Slices copied in turn: for each index before the axis, every input's run of bytes from the axis on."""
+    op = step.main
+    ins = [g.tensors[n] for n in op.inputs]
+    axis = op.attrs.axis
+    outer = int(np.prod(ins[0].shape[:axis]))
+    runs = np.array([int(np.prod(t.shape[axis:])) * t.dtype.itemsize for t in ins], np.int32)
+    f = {"n": len(ins), "outer": outer,
+         "bytes": c.add(f"concat:{op.name}", "int32_t", runs, f"{op.name} bytes per slice of each input", False)}
+    return Call("ts_elementwise.c", "ts_concat_t", f, "ts_concat")
+
+
 def quantize(c: Consts, g: Graph, step: Step) -> Call:
     op = step.main
     out = g.tensors[op.outputs[0]]
@@ -274,6 +286,7 @@ EMITTERS: dict[OpType, Callable[[Consts, Graph, Step], Call]] = {
     OpType.ADD: add,
     OpType.ACTIVATION: activation,
     OpType.PAD: pad,
+    OpType.CONCATENATION: concatenation,
     OpType.QUANTIZE: quantize,
     OpType.DEQUANTIZE: quantize,
     OpType.SOFTMAX: softmax,

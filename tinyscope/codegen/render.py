@@ -121,8 +121,11 @@ def render(graph: Graph, name: str, split_weights: bool = False) -> Rendered:
     for s, call in zip(steps, calls):
         args = [ptr(t, True) for t in s.inputs]
         args.append(ptr(s.output, False))
-        if call.function in ("ts_pad",):
+        if call.function in ("ts_pad", "ts_concat"):
             args = [a.replace("float *", "void *").replace("int8_t *", "void *") for a in args]
+        if call.function == "ts_concat":  # any number of inputs, in the op's order: an array of pointers
+            ins = [ptr(t, True).replace("float *", "void *").replace("int8_t *", "void *") for t in s.main.inputs]
+            args = ["(const void *const[]){" + ", ".join(ins) + "}", args[-1]]
         c += [f"    if ({name}_hook) {name}_hook({s.index}, 0);",
               f"    {call.function}(&{name}_layer{s.index}, {', '.join(args)});",
               f"    if ({name}_hook) {name}_hook({s.index}, 1);"]

@@ -34,6 +34,7 @@ from tinyscope.ir.ops import (
     ActivationAttrs,
     AddAttrs,
     Clamp,
+    ConcatAttrs,
     ConvAttrs,
     FullyConnectedAttrs,
     OpGroup,
@@ -619,6 +620,17 @@ def add(ctx: _Ctx, lay: Layer, ins: list[str]) -> str:
     return ctx.b.op(OpType.ADD, lay.name, ins, AddAttrs(), origin=lay.cls)
 
 
+def concatenate(ctx: _Ctx, lay: Layer, ins: list[str]) -> str:
+    rank = len(ctx.shape(ins[0]))
+    axis = lay.config.get("axis", -1)
+    if not isinstance(axis, int) or isinstance(axis, bool) or not -rank <= axis < rank or axis % rank == 0:
+        raise UnsupportedError(f"layer {lay.name!r} (Concatenate) along axis {axis!r} of a {rank}-D tensor "
+                               "(any axis but the batch)")
+    if len(ins) == 1:
+        return ins[0]
+    return ctx.b.op(OpType.CONCATENATION, lay.name, ins, ConcatAttrs(axis % rank), origin=lay.cls)
+
+
 def identity(ctx: _Ctx, lay: Layer, ins: list[str]) -> str:
     return ins[0]
 
@@ -690,6 +702,7 @@ CONVERTERS: dict[str, Converter] = {
     "ReLU": relu,
     "Softmax": softmax,
     "Add": add,
+    "Concatenate": concatenate,
     "BatchNormalization": batch_norm,
     "Dropout": identity,
     "ZeroPadding2D": zero_padding,
@@ -724,7 +737,7 @@ def _problems(lay: Layer) -> list[str]:
     n_in = len(lay.inbound)
     if cls == "Add" and n_in != 2:
         out.append(f"{lay.name!r} (Add of {n_in} inputs; two are supported)")
-    elif cls != "Add" and n_in > 1:
+    elif cls not in ("Add", "Concatenate") and n_in > 1:
         out.append(f"{lay.name!r} ({lay.cls} reading {n_in} layers)")
     return out
 

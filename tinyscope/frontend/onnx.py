@@ -32,6 +32,7 @@ from tinyscope.ir.ops import (
     ActivationAttrs,
     AddAttrs,
     Clamp,
+    ConcatAttrs,
     ConvAttrs,
     FullyConnectedAttrs,
     NoAttrs,
@@ -52,7 +53,7 @@ _INIT_DTYPES = {1: (np.float32, "float_data"), 2: (np.uint8, "int32_data"), 3: (
 # (fewest, most) inputs of each operator; empty names in optional slots count as absent
 _ARITY = {"Conv": (2, 3), "Gemm": (2, 3), "MatMul": (2, 2), "Add": (2, 2), "Relu": (1, 1), "Clip": (1, 3),
           "MaxPool": (1, 1), "AveragePool": (1, 1), "GlobalAveragePool": (1, 1), "GlobalMaxPool": (1, 1),
-          "ReduceMean": (1, 2), "ReduceMax": (1, 2),
+          "ReduceMean": (1, 2), "ReduceMax": (1, 2), "Concat": (1, 4096),
           "Flatten": (1, 1),
           "Reshape": (2, 2), "Softmax": (1, 1), "BatchNormalization": (5, 5), "Identity": (1, 1),
           "Dropout": (1, 3), "QuantizeLinear": (2, 3), "DequantizeLinear": (2, 3)}
@@ -532,6 +533,23 @@ def batch_norm(ctx: _Ctx, node) -> str:
                     origin=node.op_type)
 
 
+def concat(ctx: _Ctx, node) -> str:
+    xs = [ctx.t(n) for n in node.input]
+    rank = len(ctx.shape(xs[0]))
+    axis = _int(node, _attrs(node), "axis", 1 << 40)
+    if rank not in (2, 4) or not -rank <= axis < rank or axis % rank == 0:
+        raise UnsupportedError(f"Concat {node.name!r}: along axis {axis} of a {rank}-D tensor (2-D or 4-D NCHW, "
+                               "not the batch axis)")
+    if any(x in ctx.flat_nchw for x in xs):
+        raise UnsupportedError(f"Concat {node.name!r}: of tensors flattened from NCHW (their element order "
+                               "differs in NHWC)")
+    if len(xs) == 1:
+        return xs[0]
+    ir_axis = {1: 3, 2: 1, 3: 2}[axis % rank] if rank == 4 else axis % rank  # NCHW -> NHWC
+    return ctx.b.op(OpType.CONCATENATION, node.name, xs, ConcatAttrs(ir_axis), out_name=node.output[0],
+                    origin=node.op_type)
+
+
 def identity(ctx: _Ctx, node) -> str:
     return ctx.t(node.input[0])
 
@@ -607,7 +625,7 @@ CONVERTERS: dict[str, Callable] = {
     "MaxPool": pool(OpType.MAX_POOL_2D), "AveragePool": pool(OpType.AVERAGE_POOL_2D),
     "GlobalAveragePool": global_pool(OpType.AVERAGE_POOL_2D), "GlobalMaxPool": global_pool(OpType.MAX_POOL_2D),
     "ReduceMean": reduce_hw(OpType.AVERAGE_POOL_2D), "ReduceMax": reduce_hw(OpType.MAX_POOL_2D),
-    "Flatten": flatten, "Reshape": reshape, "Softmax": softmax,
+    "Concat": concat, "Flatten": flatten, "Reshape": reshape, "Softmax": softmax,
     "BatchNormalization": batch_norm, "Identity": identity, "Dropout": identity,
     "QuantizeLinear": quantize_linear, "DequantizeLinear": dequantize_linear,
 }

@@ -31,6 +31,7 @@ from tinyscope.ir.ops import (
     RELU6,
     AddAttrs,
     Clamp,
+    ConcatAttrs,
     ConvAttrs,
     FullyConnectedAttrs,
     NoAttrs,
@@ -52,12 +53,13 @@ _ACT_NAMES = {4: "TANH", 5: "SIGN_BIT"}
 _OPTIONS = {"CONV_2D": BuiltinOptions.Conv2DOptions, "DEPTHWISE_CONV_2D": BuiltinOptions.DepthwiseConv2DOptions,
             "FULLY_CONNECTED": BuiltinOptions.FullyConnectedOptions, "MAX_POOL_2D": BuiltinOptions.Pool2DOptions,
             "AVERAGE_POOL_2D": BuiltinOptions.Pool2DOptions, "ADD": BuiltinOptions.AddOptions,
-            "RESHAPE": BuiltinOptions.ReshapeOptions, "SOFTMAX": BuiltinOptions.SoftmaxOptions}
+            "RESHAPE": BuiltinOptions.ReshapeOptions, "SOFTMAX": BuiltinOptions.SoftmaxOptions,
+            "CONCATENATION": BuiltinOptions.ConcatenationOptions}
 _REQUIRED_OPTIONS = {"CONV_2D", "DEPTHWISE_CONV_2D", "MAX_POOL_2D", "AVERAGE_POOL_2D"}
 # (fewest, most) inputs of each supported operator; bias and the reshape shape are optional
 _ARITY = {"CONV_2D": (2, 3), "DEPTHWISE_CONV_2D": (2, 3), "FULLY_CONNECTED": (2, 3), "MAX_POOL_2D": (1, 1),
           "AVERAGE_POOL_2D": (1, 1), "ADD": (2, 2), "RESHAPE": (1, 2), "SOFTMAX": (1, 1), "QUANTIZE": (1, 1),
-          "DEQUANTIZE": (1, 1)}
+          "DEQUANTIZE": (1, 1), "CONCATENATION": (2, 1024)}
 
 
 class _Reader:
@@ -259,6 +261,17 @@ def _softmax(r: _Reader, op, ins, out):
     return OpType.SOFTMAX, SoftmaxAttrs(float(o.Beta()) if o is not None else 1.0)
 
 
+def _concatenation(r: _Reader, op, ins, out):
+    o = r.options(op, tflite.ConcatenationOptions)
+    axis = int(o.Axis()) if o is not None else 0
+    rank = len(ins[0].shape)
+    if not -rank <= axis < rank or axis % rank == 0:
+        raise UnsupportedError(f"CONCATENATION along axis {axis} of a {rank}-D tensor (not the batch axis)")
+    if o is not None and _act(o.FusedActivationFunction()) != NO_ACT:
+        raise UnsupportedError("CONCATENATION with a fused activation")
+    return OpType.CONCATENATION, ConcatAttrs(axis % rank)
+
+
 def _simple(kind: OpType):
     return lambda r, op, ins, out: (kind, NoAttrs())
 
@@ -273,6 +286,7 @@ CONVERTERS: dict[str, Converter] = {
     "ADD": _add,
     "RESHAPE": _reshape,
     "SOFTMAX": _softmax,
+    "CONCATENATION": _concatenation,
     "QUANTIZE": _simple(OpType.QUANTIZE),
     "DEQUANTIZE": _simple(OpType.DEQUANTIZE),
 }

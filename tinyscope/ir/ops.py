@@ -33,6 +33,7 @@ class OpType(StrEnum):
     # ** movement: no arithmetic **
     RESHAPE = "RESHAPE"  # also Flatten; an alias of its input in memory, never a copy
     PAD = "PAD"  # zero padding (the zero point for int8) that could not fold into a conv
+    CONCATENATION = "CONCATENATION"  # along one axis (NHWC: 3 is the channels); int8 inputs share the output's quant
     # ** type conversion **
     QUANTIZE = "QUANTIZE"  # float32 -> int8
     DEQUANTIZE = "DEQUANTIZE"  # int8 -> float32
@@ -131,6 +132,11 @@ class ReshapeAttrs:
 
 
 @dataclass(frozen=True)
+class ConcatAttrs:
+    axis: int = 3  # in the IR's layout (NHWC for 4-D tensors), >= 1: the batch is never split
+
+
+@dataclass(frozen=True)
 class PadAttrs:
     padding: Padding = (0, 0, 0, 0)
 
@@ -142,7 +148,7 @@ class NoAttrs:
 
 Attrs = (
     ConvAttrs | FullyConnectedAttrs | PoolAttrs | AddAttrs | ActivationAttrs | SoftmaxAttrs
-    | ReshapeAttrs | PadAttrs | NoAttrs
+    | ReshapeAttrs | PadAttrs | ConcatAttrs | NoAttrs
 )
 
 # Which attribute record each op type carries; the verifier checks it.
@@ -157,6 +163,7 @@ ATTRS_OF: dict[OpType, type] = {
     OpType.SOFTMAX: SoftmaxAttrs,
     OpType.RESHAPE: ReshapeAttrs,
     OpType.PAD: PadAttrs,
+    OpType.CONCATENATION: ConcatAttrs,
     OpType.QUANTIZE: NoAttrs,
     OpType.DEQUANTIZE: NoAttrs,
 }

@@ -5,7 +5,7 @@ from __future__ import annotations
 from numbers import Integral
 
 from tinyscope.errors import ShapeError
-from tinyscope.ir.ops import ConvAttrs, OpType, PadAttrs, Padding, PoolAttrs, ReshapeAttrs
+from tinyscope.ir.ops import ConcatAttrs, ConvAttrs, OpType, PadAttrs, Padding, PoolAttrs, ReshapeAttrs
 
 
 def is_whole(v, minimum: int = 0) -> bool:
@@ -121,6 +121,17 @@ def infer_shape(op_type: OpType, attrs, in_shapes: list[tuple[int, ...]]) -> tup
         if a != b:
             raise ShapeError(f"ADD needs equal shapes (no broadcasting), got {a} and {b}")
         return a
+    if op_type is OpType.CONCATENATION:
+        assert isinstance(attrs, ConcatAttrs)
+        if len(in_shapes) < 2:
+            raise ShapeError(f"CONCATENATION takes two or more inputs, got {len(in_shapes)}")
+        if not is_whole(attrs.axis, 1) or attrs.axis >= len(x):
+            raise ShapeError(f"CONCATENATION axis {attrs.axis} of a {len(x)}-D tensor (1..{len(x) - 1})")
+        for s in in_shapes[1:]:
+            if len(s) != len(x) or any(a != b for i, (a, b) in enumerate(zip(s, x)) if i != attrs.axis):
+                raise ShapeError(f"CONCATENATION along axis {attrs.axis} needs shapes equal elsewhere, got "
+                                 f"{tuple(x)} and {tuple(s)}")
+        return tuple(d if i != attrs.axis else sum(s[i] for s in in_shapes) for i, d in enumerate(x))
     if op_type is OpType.RESHAPE:
         assert isinstance(attrs, ReshapeAttrs)
         for d in attrs.shape:

@@ -28,6 +28,7 @@ from tinyscope.ir.ops import (
     ActivationAttrs,
     AddAttrs,
     Clamp,
+    ConcatAttrs,
     ConvAttrs,
     FullyConnectedAttrs,
     OpGroup,
@@ -136,6 +137,9 @@ def check_attrs(where: str, op_type: OpType, a: object) -> None:
     elif isinstance(a, PadAttrs):
         if not _whole_tuple(a.padding, 4, 0):
             raise ShapeError(f"{where}: padding {a.padding} must be four whole numbers >= 0")
+    elif isinstance(a, ConcatAttrs):
+        if not is_whole(a.axis, 1):
+            raise ShapeError(f"{where}: concatenation axis {a.axis!r} must be a whole number >= 1")
     elif isinstance(a, SoftmaxAttrs):
         if not isinstance(a.beta, Real) or not math.isfinite(a.beta) or a.beta <= 0:
             raise ShapeError(f"{where}: softmax beta {a.beta!r} is not a finite number > 0")
@@ -171,8 +175,9 @@ def verify(graph: Graph) -> Graph:
         op_names.add(op.name)
         check_attrs(where, op.type, op.attrs)
         need = _N_INPUTS.get(op.type, 1)
-        if len(op.inputs) != need or len(op.outputs) != 1:
-            raise ShapeError(f"{where}: takes {need} input(s) and 1 output, "
+        many = op.type is OpType.CONCATENATION  # two or more
+        if (len(op.inputs) < 2 if many else len(op.inputs) != need) or len(op.outputs) != 1:
+            raise ShapeError(f"{where}: takes {'two or more' if many else need} input(s) and 1 output, "
                              f"got {len(op.inputs)} and {len(op.outputs)}")
         for t in op.inputs:
             if t not in graph.tensors:
@@ -269,6 +274,13 @@ def _check_dtypes(graph: Graph, op, where: str) -> None:
             raise ShapeError(f"{where}: int8 tensor {t.name!r} has no quantization")
         if t.dtype is DType.INT8 and t.quant.axis is not None:
             raise ShapeError(f"{where}: int8 activation {t.name!r} is quantized per channel (per tensor only)")
+    if op.type is OpType.CONCATENATION and out.dtype is DType.INT8:
+        q = (float(out.quant.scale[0]), int(out.quant.zero_point[0]))
+        for t in acts[:-1]:
+            if (float(t.quant.scale[0]), int(t.quant.zero_point[0])) != q:
+                raise UnsupportedError(f"{where}: int8 input {t.name!r} is quantized differently from the output "
+                                       "(an int8 concatenation copies bytes; TFLite's int8 kernel has the same "
+                                       "rule)")
 
 
 def _expect_types(where: str, got_in: DType, got_out: DType, want_in: DType, want_out: DType) -> None:

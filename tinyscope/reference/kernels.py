@@ -195,6 +195,11 @@ def dequantize(op: Op, t: list[Tensor], args: list[np.ndarray], out: Tensor) -> 
     return ((args[0].astype(np.int32) - int(q.zero_point[0])) * np.float32(q.scale[0])).astype(np.float32)
 
 
+def concatenation(op: Op, t: list[Tensor], args: list[np.ndarray], out: Tensor) -> np.ndarray:
+    """Along the IR axis; int8 inputs share the output's quantization (verify), so bytes are copied."""
+    return np.concatenate(args, axis=op.attrs.axis).astype(args[0].dtype)
+
+
 Kernel = Callable[[Op, list[Tensor], list[np.ndarray], Tensor], np.ndarray]
 KERNELS: dict[OpType, Kernel] = {
     OpType.CONV_2D: conv2d,
@@ -207,6 +212,7 @@ KERNELS: dict[OpType, Kernel] = {
     OpType.SOFTMAX: softmax,
     OpType.RESHAPE: reshape,
     OpType.PAD: pad,
+    OpType.CONCATENATION: concatenation,
     OpType.QUANTIZE: quantize,
     OpType.DEQUANTIZE: dequantize,
 }

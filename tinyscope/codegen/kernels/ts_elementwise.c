@@ -1,5 +1,5 @@
-/* Elementwise kernels: ADD (TFLite's int8 add with a 20-bit left shift), standalone activations,
- * zero padding, QUANTIZE and DEQUANTIZE. */
+/* Elementwise and movement kernels: ADD (TFLite's int8 add with a 20-bit left shift), standalone
+ * activations, zero padding, CONCATENATION, QUANTIZE and DEQUANTIZE. */
 #include <string.h>
 
 #include "ts_kernels.h"
@@ -54,6 +54,20 @@ void ts_pad(const ts_pad_t *p, const void *in, void *out)
     memset(dst, (int)p->fill, (size_t)oh * ow * p->c * p->elem_size);
     for (int y = 0; y < p->ih; y++) {
         memcpy(dst + ((y + p->pt) * ow + p->pl) * p->c * p->elem_size, src + y * row, (size_t)row);
+    }
+}
+
+/* CONCATENATION: the output is every input's slice in turn, for each index before the axis (int8 inputs
+ * share the output's quantization, so bytes are copied for both types). */
+void ts_concat(const ts_concat_t *p, const void *const *ins, void *out)
+{
+    uint8_t *dst = (uint8_t *)out;
+    for (int o = 0; o < p->outer; o++) {
+        for (int k = 0; k < p->n; k++) {
+            const int32_t b = p->bytes[k];
+            memcpy(dst, (const uint8_t *)ins[k] + (size_t)o * (size_t)b, (size_t)b);
+            dst += b;
+        }
     }
 }
 

@@ -186,6 +186,14 @@ typedef struct {
 void ts_pad(const ts_pad_t *p, const void *in, void *out);
 
 typedef struct {
+    int n;                          /* inputs */
+    int outer;                      /* product of the dimensions before the axis */
+    const int32_t *bytes;           /* per input: bytes from the axis on (one slice) */
+} ts_concat_t;
+
+void ts_concat(const ts_concat_t *p, const void *const *ins, void *out);
+
+typedef struct {
     int size;
     float scale;
     int32_t zero_point;
