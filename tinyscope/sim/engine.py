@@ -279,8 +279,14 @@ def simulate(elf_path: str | Path, target: str | Target = "stm32h743", *, max_in
         if xc.pending and xc.next_ready(uc_) is not None:
             uc_.emu_stop()
 
-    for addr in E.unmask_points(code.text, lambda a: int(code.table[code_index_of(code, a), D_SIZE])):
-        uc.hook_add(UC_HOOK_CODE, on_unmask, begin=addr, end=addr)
+    unmask = E.unmask_points(code.text, lambda a: int(code.table[code_index_of(code, a), D_SIZE]))
+
+    def add_unmask_hooks() -> None:
+        """Only once an interrupt can be pending (SysTick with TICKINT, or a pend): until then a firmware's
+        ``cpsie`` can unmask nothing, and every extra code hook costs on every instruction."""
+        while unmask:
+            addr = unmask.pop()
+            uc.hook_add(UC_HOOK_CODE, on_unmask, begin=addr, end=addr)
     # Code hooks: one per instruction from the timing model, or the counter alone without it (unicorn
     # calls a lone code hook inline, several through a loop over all of them: every extra code hook
     # costs on every instruction, so the trap and hint checks below come only when needed).
@@ -417,6 +423,8 @@ def simulate(elf_path: str | Path, target: str | Target = "stm32h743", *, max_in
         if left <= 0:  # the wall-clock limit, reached between chunks
             break
         failed = None
+        if unmask and (xc.pending or xc.interrupt_source()):
+            add_unmask_hooks()
         chunk = _chunk(xc, timing)
         budget = max(1, max_instructions - executed())
         if hints.get(pc & ~1, ("",))[0] == "wfi" and not (xc.interrupt_source() or xc.pending):

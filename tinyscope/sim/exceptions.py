@@ -134,12 +134,13 @@ class Exceptions:
     def write(self, uc: Uc, addr: int, size: int, value: int) -> None:
         self._update()
         if addr == SYST_CSR:
-            was = self.syst_on
+            was, old = self.syst_on, self.regs.get(SYST_CSR, 0)
             self.regs[SYST_CSR] = value & 7
             if value & 1 and not was:
                 self.base, self.seen_wraps = self.clock(), 0
-                self.stopped = True
-                uc.emu_stop()  # the engine's current stretch was sized without the tick: size it again
+            if (value ^ old) & 3:  # ENABLE or TICKINT changed: the engine's current stretch was sized
+                self.stopped = True  # without it (and may need its unmask hooks): size it again
+                uc.emu_stop()
         elif addr == SYST_RVR:
             self.regs[SYST_RVR] = value & 0xFFFFFF
         elif addr == SYST_CVR:  # any write clears the counter and COUNTFLAG; it reloads on the next tick
