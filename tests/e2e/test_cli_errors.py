@@ -55,8 +55,8 @@ def broken_models(d: Path) -> dict[str, tuple[Path, str]]:
     (d / "model.pb").write_bytes(b"\x00" * 10)
     cases["unknown extension"] = (d / "model.pb", "unknown model extension")
     cases["folder"] = (d, "folder")
-    _onnx(d / "sigmoid.onnx", [helper.make_node("Sigmoid", ["x"], ["y"], name="gate")])
-    cases["unsupported op"] = (d / "sigmoid.onnx", "Sigmoid (node 0 'gate')")
+    _onnx(d / "softplus.onnx", [helper.make_node("Softplus", ["x"], ["y"], name="gate")])
+    cases["unsupported op"] = (d / "softplus.onnx", "Softplus (node 0 'gate')")
     cfg = {"class_name": "Sequential", "config": {"name": "m", "layers": [
         {"class_name": "Lambda", "config": {"name": "code", "function": "__import__('os')",
                                             "batch_input_shape": [None, 4]}}]}}

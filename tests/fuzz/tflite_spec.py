@@ -29,9 +29,10 @@ OPTION_FIELDS = {
     "AddOptions": ["FusedActivationFunction"],
     "ReshapeOptions": [],
     "ConcatenationOptions": ["Axis", "FusedActivationFunction"],
+    "LeakyReluOptions": ["Alpha"],
 }
 OPTION_TYPES = {getattr(Opt, name): name for name in OPTION_FIELDS}
-_FLOAT_FIELDS = {"Beta"}
+_FLOAT_FIELDS = {"Beta", "Alpha"}
 _BOOL_FIELDS = {"KeepNumDims"}
 
 
@@ -293,5 +294,18 @@ def tiny_concat_int8(seed: int = 3, out_quant=(0.07, -5)) -> dict:
     y = m.tensor("logits", [1, 3], TT.INT8, quant=_q(0.1, 3))
     m.op(Op.FULLY_CONNECTED, [f, fw, fb], [y], Opt.FullyConnectedOptions,
          {"FusedActivationFunction": 0, "WeightsFormat": 0, "KeepNumDims": 0})
+    m.s["inputs"], m.s["outputs"] = [x], [y]
+    return m.s
+
+
+def unary_int8(code: int, in_q=(0.05, -3), out_q=(1 / 256, -128), alpha: float | None = None) -> dict:
+    """One int8 elementwise op over a 1x256 input (every int8 value once when fed arange(-128, 128))."""
+    m = _Spec()
+    x = m.tensor("x", [1, 256], TT.INT8, quant=_q(*in_q))
+    y = m.tensor("y", [1, 256], TT.INT8, quant=_q(*out_q))
+    if alpha is None:
+        m.op(code, [x], [y])
+    else:
+        m.op(code, [x], [y], Opt.LeakyReluOptions, {"Alpha": alpha})
     m.s["inputs"], m.s["outputs"] = [x], [y]
     return m.s

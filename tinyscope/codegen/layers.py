@@ -241,6 +241,23 @@ def pad(c: Consts, g: Graph, step: Step) -> Call:
     return Call("ts_elementwise.c", "ts_pad_t", f, "ts_pad")
 
 
+UNARY_KIND = {"logistic": 0, "tanh": 1, "leaky_relu": 2, "hard_swish": 3, "selu": 4}  # TS_UNARY_* in ts_kernels.h
+
+
+def unary(c: Consts, g: Graph, step: Step) -> Call:
+    """float32: the function itself (libm's expf and tanhf); int8: the reference's own 256-entry table."""
+    op = step.main
+    x, out = g.tensors[op.inputs[0]], g.tensors[op.outputs[0]]
+    a = op.attrs
+    if out.dtype is DType.INT8:
+        table = fx.unary_table(a.fn, a.alpha, x.quant, out.quant)
+        return Call("ts_unary.c", "ts_lut_t",
+                    {"size": out.size, "table": c.add(f"lut:{op.name}", "int8_t", table, f"{op.name} {a.fn} table",
+                                                      False)}, "ts_lut_s8")
+    return Call("ts_unary.c", "ts_unary_t", {"size": out.size, "kind": UNARY_KIND[a.fn], "alpha": _f(a.alpha),
+                                                  "gamma": _f(a.gamma)}, "ts_unary_f32")
+
+
 def concatenation(c: Consts, g: Graph, step: Step) -> Call:
     """Slices copied in turn: for each index before the axis, every input's run of bytes from the axis on."""
     op = step.main
@@ -287,6 +304,7 @@ EMITTERS: dict[OpType, Callable[[Consts, Graph, Step], Call]] = {
     OpType.ACTIVATION: activation,
     OpType.PAD: pad,
     OpType.CONCATENATION: concatenation,
+    OpType.UNARY: unary,
     OpType.QUANTIZE: quantize,
     OpType.DEQUANTIZE: quantize,
     OpType.SOFTMAX: softmax,

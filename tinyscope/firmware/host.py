@@ -40,7 +40,7 @@ def compile_host(code: GeneratedCode, out: Path, sanitize: bool = False) -> Path
     cmd = [host_compiler(), *WARNINGS, "-O2", "-I", str(code.folder), "-include", f"{n}.h",
            f"-DTS_RUN={n}_run", f"-DTS_IN_SIZE={n}_INPUT_SIZE", f"-DTS_OUT_SIZE={n}_OUTPUT_SIZE",
            *(["-g", "-fsanitize=address,undefined", "-fno-sanitize-recover=all"] if sanitize else []),
-           str(harness), *[str(s) for s in code.sources], "-o", str(exe)]
+           str(harness), *[str(s) for s in code.sources], "-lm", "-o", str(exe)]
     run_compiler(cmd)
     return exe
 

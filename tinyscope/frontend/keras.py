@@ -43,12 +43,18 @@ from tinyscope.ir.ops import (
     PoolAttrs,
     ReshapeAttrs,
     SoftmaxAttrs,
+    UnaryAttrs,
 )
 from tinyscope.ir.passes import fold_activations, fold_pads
 from tinyscope.ir.shapes import is_whole, same_padding_2d
 from tinyscope.ir.verify import MAX_TENSOR_BYTES, check_name
 
 ACTIVATIONS = {"linear": NO_ACT, "relu": Clamp(0.0, math.inf), "relu6": Clamp(0.0, 6.0)}
+# activations that are a UNARY op: (function, alpha, gamma); Keras's own constants (keras/activations)
+SELU_ALPHA, SELU_SCALE = 1.6732632423543772, 1.0507009873554805
+UNARY_ACTIVATIONS = {"sigmoid": ("logistic", 0.0, 0.0), "tanh": ("tanh", 0.0, 0.0),
+                     "hard_swish": ("hard_swish", 0.0, 0.0), "hard_silu": ("hard_swish", 0.0, 0.0),
+                     "selu": ("selu", SELU_ALPHA, SELU_SCALE), "leaky_relu": ("leaky_relu", 0.2, 0.0)}
 
 
 @dataclass
@@ -399,6 +405,9 @@ def _act_after(ctx: _Ctx, lay: Layer, t: str) -> str:
         return t
     if name == "softmax":
         return ctx.b.op(OpType.SOFTMAX, f"{lay.name}_softmax", [t], SoftmaxAttrs(), origin=lay.cls)
+    if name in UNARY_ACTIVATIONS:
+        fn, alpha, gamma = UNARY_ACTIVATIONS[name]
+        return ctx.b.op(OpType.UNARY, f"{lay.name}_{name}", [t], UnaryAttrs(fn, alpha, gamma), origin=lay.cls)
     return ctx.b.op(OpType.ACTIVATION, f"{lay.name}_{name}", [t], ActivationAttrs(ACTIVATIONS[name]),
                     origin=lay.cls)
 
@@ -602,7 +611,17 @@ def _number(lay: Layer, key: str, default: float | None) -> float | None:
     return float(v)
 
 
+def leaky_relu(ctx: _Ctx, lay: Layer, ins: list[str]) -> str:
+    """LeakyReLU: ``alpha`` in Keras 2, ``negative_slope`` in Keras 3 (both default 0.3)."""
+    slope = _number(lay, "negative_slope", None)
+    slope = _number(lay, "alpha", 0.3) if slope is None else slope
+    return ctx.b.op(OpType.UNARY, lay.name, [ins[0]], UnaryAttrs("leaky_relu", slope), origin=lay.cls)
+
+
 def relu(ctx: _Ctx, lay: Layer, ins: list[str]) -> str:
+    slope = _number(lay, "negative_slope", 0.0)
+    if slope:  # ReLU(negative_slope=a) without max_value is a leaky ReLU
+        return ctx.b.op(OpType.UNARY, lay.name, [ins[0]], UnaryAttrs("leaky_relu", slope), origin=lay.cls)
     hi = _number(lay, "max_value", None)
     act = Clamp(0.0, math.inf if hi is None else hi)
     return ctx.b.op(OpType.ACTIVATION, lay.name, [ins[0]], ActivationAttrs(act), origin=lay.cls)
@@ -700,6 +719,7 @@ CONVERTERS: dict[str, Converter] = {
     "Reshape": reshape,
     "Activation": activation,
     "ReLU": relu,
+    "LeakyReLU": leaky_relu,
     "Softmax": softmax,
     "Add": add,
     "Concatenate": concatenate,
@@ -723,15 +743,16 @@ def _problems(lay: Layer) -> list[str]:
     if cls not in CONVERTERS:
         return [f"{lay.name!r} ({lay.cls})"]
     act = _activation_name(lay)
-    if act is not None and act not in ACTIVATIONS and act != "softmax":
+    if act is not None and act not in ACTIVATIONS and act not in UNARY_ACTIVATIONS and act != "softmax":
         out.append(f"{lay.name!r} ({lay.cls} with activation {act!r})")
     if lay.config.get("data_format", "channels_last") not in ("channels_last", None):
         out.append(f"{lay.name!r} ({lay.cls} with data_format {lay.config['data_format']!r})")
     if cls == "ReLU":
-        for key in ("negative_slope", "threshold"):
-            v = lay.config.get(key, 0.0)
-            if v not in (0, 0.0, None):
-                out.append(f"{lay.name!r} (ReLU with {key} {v!r})")
+        v = lay.config.get("threshold", 0.0)
+        if v not in (0, 0.0, None):
+            out.append(f"{lay.name!r} (ReLU with threshold {v!r})")
+        if lay.config.get("negative_slope") not in (0, 0.0, None) and lay.config.get("max_value") is not None:
+            out.append(f"{lay.name!r} (ReLU with both negative_slope and max_value)")
     if cls in ("Conv2D", "SeparableConv2D") and lay.config.get("groups", 1) != 1:
         out.append(f"{lay.name!r} ({lay.cls} with groups={lay.config.get('groups')!r})")
     n_in = len(lay.inbound)

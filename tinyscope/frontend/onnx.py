@@ -28,6 +28,7 @@ from tinyscope.errors import ModelError, ShapeError, UnsupportedError
 from tinyscope.ir.builder import GraphBuilder
 from tinyscope.ir.graph import DType, Graph, Quant
 from tinyscope.ir.ops import (
+    INT8_UNARY_FNS,
     RELU,
     ActivationAttrs,
     AddAttrs,
@@ -41,6 +42,7 @@ from tinyscope.ir.ops import (
     PoolAttrs,
     ReshapeAttrs,
     SoftmaxAttrs,
+    UnaryAttrs,
 )
 from tinyscope.ir.passes import fold_activations, fold_pads
 from tinyscope.ir.shapes import is_whole, same_padding
@@ -54,6 +56,7 @@ _INIT_DTYPES = {1: (np.float32, "float_data"), 2: (np.uint8, "int32_data"), 3: (
 _ARITY = {"Conv": (2, 3), "Gemm": (2, 3), "MatMul": (2, 2), "Add": (2, 2), "Relu": (1, 1), "Clip": (1, 3),
           "MaxPool": (1, 1), "AveragePool": (1, 1), "GlobalAveragePool": (1, 1), "GlobalMaxPool": (1, 1),
           "ReduceMean": (1, 2), "ReduceMax": (1, 2), "Concat": (1, 4096),
+          "Sigmoid": (1, 1), "Tanh": (1, 1), "LeakyRelu": (1, 1), "HardSwish": (1, 1), "Selu": (1, 1),
           "Flatten": (1, 1),
           "Reshape": (2, 2), "Softmax": (1, 1), "BatchNormalization": (5, 5), "Identity": (1, 1),
           "Dropout": (1, 3), "QuantizeLinear": (2, 3), "DequantizeLinear": (2, 3)}
@@ -533,6 +536,16 @@ def batch_norm(ctx: _Ctx, node) -> str:
                     origin=node.op_type)
 
 
+def unary(fn: str, alpha: float = 0.0, gamma: float = 0.0) -> Callable:
+    """Sigmoid, Tanh, LeakyRelu (alpha, default 0.01), HardSwish, Selu (alpha, gamma; ONNX's defaults)."""
+    def convert(ctx: _Ctx, node) -> str:
+        a = _attrs(node)
+        attrs = UnaryAttrs(fn, _float(node, a, "alpha", alpha), _float(node, a, "gamma", gamma))
+        return ctx.b.op(OpType.UNARY, node.name, [ctx.t(node.input[0])], attrs, out_name=node.output[0],
+                        origin=node.op_type)
+    return convert
+
+
 def concat(ctx: _Ctx, node) -> str:
     xs = [ctx.t(n) for n in node.input]
     rank = len(ctx.shape(xs[0]))
@@ -625,6 +638,8 @@ CONVERTERS: dict[str, Callable] = {
     "MaxPool": pool(OpType.MAX_POOL_2D), "AveragePool": pool(OpType.AVERAGE_POOL_2D),
     "GlobalAveragePool": global_pool(OpType.AVERAGE_POOL_2D), "GlobalMaxPool": global_pool(OpType.MAX_POOL_2D),
     "ReduceMean": reduce_hw(OpType.AVERAGE_POOL_2D), "ReduceMax": reduce_hw(OpType.MAX_POOL_2D),
+    "Sigmoid": unary("logistic"), "Tanh": unary("tanh"), "LeakyRelu": unary("leaky_relu", 0.01),
+    "HardSwish": unary("hard_swish"), "Selu": unary("selu", 1.67326319217681884765625, 1.05070102214813232421875),
     "Concat": concat, "Flatten": flatten, "Reshape": reshape, "Softmax": softmax,
     "BatchNormalization": batch_norm, "Identity": identity, "Dropout": identity,
     "QuantizeLinear": quantize_linear, "DequantizeLinear": dequantize_linear,
@@ -649,7 +664,7 @@ def _fold_qdq(graph: Graph, qconsts: dict[str, _QConst]) -> Graph:
         changed = False
         producers, consumers = g.producers(), g.consumers()
         for op in g.ops:
-            if op.type not in int8_kinds:
+            if op.type not in int8_kinds and not (op.type is OpType.UNARY and op.attrs.fn in INT8_UNARY_FNS):
                 continue
             acts = [n for n in op.inputs if not g.tensors[n].is_const]
             deqs = [producers.get(n) for n in acts]

@@ -40,6 +40,7 @@ from tinyscope.ir.ops import (
     PoolAttrs,
     ReshapeAttrs,
     SoftmaxAttrs,
+    UnaryAttrs,
 )
 from tinyscope.ir.shapes import same_padding_2d
 from tinyscope.ir.verify import check_quant, check_shape, verify
@@ -54,12 +55,13 @@ _OPTIONS = {"CONV_2D": BuiltinOptions.Conv2DOptions, "DEPTHWISE_CONV_2D": Builti
             "FULLY_CONNECTED": BuiltinOptions.FullyConnectedOptions, "MAX_POOL_2D": BuiltinOptions.Pool2DOptions,
             "AVERAGE_POOL_2D": BuiltinOptions.Pool2DOptions, "ADD": BuiltinOptions.AddOptions,
             "RESHAPE": BuiltinOptions.ReshapeOptions, "SOFTMAX": BuiltinOptions.SoftmaxOptions,
-            "CONCATENATION": BuiltinOptions.ConcatenationOptions}
+            "CONCATENATION": BuiltinOptions.ConcatenationOptions, "LEAKY_RELU": BuiltinOptions.LeakyReluOptions}
 _REQUIRED_OPTIONS = {"CONV_2D", "DEPTHWISE_CONV_2D", "MAX_POOL_2D", "AVERAGE_POOL_2D"}
 # (fewest, most) inputs of each supported operator; bias and the reshape shape are optional
 _ARITY = {"CONV_2D": (2, 3), "DEPTHWISE_CONV_2D": (2, 3), "FULLY_CONNECTED": (2, 3), "MAX_POOL_2D": (1, 1),
           "AVERAGE_POOL_2D": (1, 1), "ADD": (2, 2), "RESHAPE": (1, 2), "SOFTMAX": (1, 1), "QUANTIZE": (1, 1),
-          "DEQUANTIZE": (1, 1), "CONCATENATION": (2, 1024)}
+          "DEQUANTIZE": (1, 1), "CONCATENATION": (2, 1024), "LOGISTIC": (1, 1), "TANH": (1, 1), "LEAKY_RELU": (1, 1),
+          "HARD_SWISH": (1, 1)}
 
 
 class _Reader:
@@ -272,6 +274,18 @@ def _concatenation(r: _Reader, op, ins, out):
     return OpType.CONCATENATION, ConcatAttrs(axis % rank)
 
 
+def _unary(fn: str):
+    def convert(r: _Reader, op, ins, out):
+        alpha = 0.0
+        if fn == "leaky_relu":
+            o = r.options(op, tflite.LeakyReluOptions)
+            alpha = float(o.Alpha()) if o is not None else 0.0
+            if not np.isfinite(alpha):
+                raise ModelError(f"LEAKY_RELU alpha {alpha!r} is not a finite number")
+        return OpType.UNARY, UnaryAttrs(fn, alpha)
+    return convert
+
+
 def _simple(kind: OpType):
     return lambda r, op, ins, out: (kind, NoAttrs())
 
@@ -287,6 +301,10 @@ CONVERTERS: dict[str, Converter] = {
     "RESHAPE": _reshape,
     "SOFTMAX": _softmax,
     "CONCATENATION": _concatenation,
+    "LOGISTIC": _unary("logistic"),
+    "TANH": _unary("tanh"),
+    "LEAKY_RELU": _unary("leaky_relu"),
+    "HARD_SWISH": _unary("hard_swish"),
     "QUANTIZE": _simple(OpType.QUANTIZE),
     "DEQUANTIZE": _simple(OpType.DEQUANTIZE),
 }

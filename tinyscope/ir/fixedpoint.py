@@ -119,3 +119,46 @@ def add_params(q1: Quant, q2: Quant, qo: Quant) -> dict[str, int]:
     return dict(left_shift=left_shift, in1_offset=-int(q1.zero_point[0]), in2_offset=-int(q2.zero_point[0]),
                 out_offset=int(qo.zero_point[0]), in1_mult=m1, in1_shift=sh1, in2_mult=m2, in2_shift=sh2,
                 out_mult=mo, out_shift=sho)
+
+
+def unary_float(fn: str, x: np.ndarray, alpha: float = 0.0, gamma: float = 0.0) -> np.ndarray:
+    """The UNARY functions in float32, as TFLite writes them (``1 / (1 + exp(-x))``, ``x * relu6(x + 3) / 6``)."""
+    x = np.asarray(x, np.float32)
+    one = np.float32(1.0)
+    with np.errstate(over="ignore"):
+        if fn == "logistic":
+            return (one / (one + np.exp(-x))).astype(np.float32)
+        if fn == "tanh":
+            return np.tanh(x).astype(np.float32)
+        if fn == "leaky_relu":
+            return np.where(x >= 0, x, np.float32(alpha) * x).astype(np.float32)
+        if fn == "hard_swish":
+            return (x * np.clip(x + np.float32(3), 0, 6) / np.float32(6)).astype(np.float32)
+        if fn == "selu":
+            return (np.float32(gamma) * np.where(x > 0, x, np.float32(alpha) * (np.exp(np.minimum(x, 0)) - one))
+                    ).astype(np.float32)
+    raise ValueError(f"unknown unary function {fn!r}")
+
+
+def unary_table(fn: str, alpha: float, qi: Quant, qo: Quant) -> np.ndarray:
+    """The int8 result for each of the 256 int8 inputs (index ``x + 128``).
+
+    logistic and tanh: TFLite's LUTPopulate (dequantize in float32, the function, round, the output
+    zero point, clamp). leaky_relu: TFLite's QuantizeLeakyRelu (an identity and an alpha multiplier, by
+    the input's sign). Both checked against LiteRT over all 256 inputs (tests/unit/test_unary.py).
+    """
+    v = np.arange(-128, 128, dtype=np.int64)
+    zi, zo = int(qi.zero_point[0]), int(qo.zero_point[0])
+    if fn == "leaky_relu":
+        si, so = np.float64(qi.scale[0]), np.float64(qo.scale[0])
+        mi, shi = quantize_multiplier(float(si / so))
+        ma, sha = quantize_multiplier(float(si * np.float64(np.float32(alpha)) / so))
+        d = v - zi
+        y = np.where(d >= 0, multiply_by_quantized_multiplier(d, mi, shi),
+                     multiply_by_quantized_multiplier(d, ma, sha)) + zo
+    elif fn in ("logistic", "tanh"):
+        deq = np.float32(qi.scale[0]) * (v - zi).astype(np.float32)
+        y = np.round(unary_float(fn, deq) * (np.float32(1.0) / np.float32(qo.scale[0]))).astype(np.int64) + zo
+    else:
+        raise ValueError(f"no int8 table for {fn!r}")
+    return np.clip(y, -128, 127).astype(np.int8)

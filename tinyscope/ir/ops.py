@@ -29,6 +29,7 @@ class OpType(StrEnum):
     # ** elementwise **
     ADD = "ADD"
     ACTIVATION = "ACTIVATION"  # a clamp left standing alone (no producer to fuse into)
+    UNARY = "UNARY"  # a smooth or piecewise function of each element (UnaryAttrs.fn); int8 by a 256-entry table
     SOFTMAX = "SOFTMAX"  # over the last axis
     # ** movement: no arithmetic **
     RESHAPE = "RESHAPE"  # also Flatten; an alias of its input in memory, never a copy
@@ -131,6 +132,19 @@ class ReshapeAttrs:
     shape: tuple[int, ...] = ()  # the output shape, fully resolved (no -1)
 
 
+UNARY_FNS = ("logistic", "tanh", "leaky_relu", "hard_swish", "selu")
+INT8_UNARY_FNS = ("logistic", "tanh", "leaky_relu")  # bit-exact with TFLite's int8 kernels (tests)
+
+
+@dataclass(frozen=True)
+class UnaryAttrs:
+    """UNARY: logistic 1/(1+e^-x); tanh; leaky_relu x or alpha*x; hard_swish x*relu6(x+3)/6;
+    selu gamma*(x or alpha*(e^x - 1))."""
+    fn: str = "logistic"
+    alpha: float = 0.0
+    gamma: float = 0.0
+
+
 @dataclass(frozen=True)
 class ConcatAttrs:
     axis: int = 3  # in the IR's layout (NHWC for 4-D tensors), >= 1: the batch is never split
@@ -148,7 +162,7 @@ class NoAttrs:
 
 Attrs = (
     ConvAttrs | FullyConnectedAttrs | PoolAttrs | AddAttrs | ActivationAttrs | SoftmaxAttrs
-    | ReshapeAttrs | PadAttrs | ConcatAttrs | NoAttrs
+    | ReshapeAttrs | PadAttrs | ConcatAttrs | UnaryAttrs | NoAttrs
 )
 
 # Which attribute record each op type carries; the verifier checks it.
@@ -164,6 +178,7 @@ ATTRS_OF: dict[OpType, type] = {
     OpType.RESHAPE: ReshapeAttrs,
     OpType.PAD: PadAttrs,
     OpType.CONCATENATION: ConcatAttrs,
+    OpType.UNARY: UnaryAttrs,
     OpType.QUANTIZE: NoAttrs,
     OpType.DEQUANTIZE: NoAttrs,
 }

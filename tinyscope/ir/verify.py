@@ -25,6 +25,8 @@ from tinyscope.errors import ShapeError, UnsupportedError
 from tinyscope.ir.graph import DType, Graph, Quant, Tensor
 from tinyscope.ir.ops import (
     ATTRS_OF,
+    INT8_UNARY_FNS,
+    UNARY_FNS,
     ActivationAttrs,
     AddAttrs,
     Clamp,
@@ -36,6 +38,7 @@ from tinyscope.ir.ops import (
     PadAttrs,
     PoolAttrs,
     SoftmaxAttrs,
+    UnaryAttrs,
 )
 from tinyscope.ir.shapes import infer_shape, is_whole
 
@@ -137,6 +140,10 @@ def check_attrs(where: str, op_type: OpType, a: object) -> None:
     elif isinstance(a, PadAttrs):
         if not _whole_tuple(a.padding, 4, 0):
             raise ShapeError(f"{where}: padding {a.padding} must be four whole numbers >= 0")
+    elif isinstance(a, UnaryAttrs):
+        if a.fn not in UNARY_FNS or not all(isinstance(v, Real) and math.isfinite(v) for v in (a.alpha, a.gamma)):
+            raise ShapeError(f"{where}: unary function {a.fn!r} (one of {', '.join(UNARY_FNS)}) with finite "
+                             f"alpha {a.alpha!r} and gamma {a.gamma!r}")
     elif isinstance(a, ConcatAttrs):
         if not is_whole(a.axis, 1):
             raise ShapeError(f"{where}: concatenation axis {a.axis!r} must be a whole number >= 1")
@@ -274,6 +281,9 @@ def _check_dtypes(graph: Graph, op, where: str) -> None:
             raise ShapeError(f"{where}: int8 tensor {t.name!r} has no quantization")
         if t.dtype is DType.INT8 and t.quant.axis is not None:
             raise ShapeError(f"{where}: int8 activation {t.name!r} is quantized per channel (per tensor only)")
+    if op.type is OpType.UNARY and out.dtype is DType.INT8 and op.attrs.fn not in INT8_UNARY_FNS:
+        raise UnsupportedError(f"{where}: int8 {op.attrs.fn} (int8: {', '.join(INT8_UNARY_FNS)}; "
+                               f"{op.attrs.fn} runs in float32)")
     if op.type is OpType.CONCATENATION and out.dtype is DType.INT8:
         q = (float(out.quant.scale[0]), int(out.quant.zero_point[0]))
         for t in acts[:-1]:

@@ -92,7 +92,7 @@ def op_macc_st(graph: Graph, op: Op) -> int:
         return op_macc(graph, op) + out.size
     if op.type in OpGroup.POOL:
         return out.size * op.attrs.kernel[0] * op.attrs.kernel[1]
-    if op.type in (OpType.ADD, OpType.ACTIVATION):
+    if op.type in (OpType.ADD, OpType.ACTIVATION, OpType.UNARY):
         return out.size
     if op.type is OpType.SOFTMAX:
         return out.size * SOFTMAX_MACC_PER_ELEMENT

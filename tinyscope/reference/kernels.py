@@ -195,6 +195,14 @@ def dequantize(op: Op, t: list[Tensor], args: list[np.ndarray], out: Tensor) -> 
     return ((args[0].astype(np.int32) - int(q.zero_point[0])) * np.float32(q.scale[0])).astype(np.float32)
 
 
+def unary(op: Op, t: list[Tensor], args: list[np.ndarray], out: Tensor) -> np.ndarray:
+    a = op.attrs
+    if out.dtype is DType.FLOAT32:
+        return fx.unary_float(a.fn, args[0], a.alpha, a.gamma)
+    table = fx.unary_table(a.fn, a.alpha, t[0].quant, out.quant)
+    return table[args[0].astype(np.int64) + 128]
+
+
 def concatenation(op: Op, t: list[Tensor], args: list[np.ndarray], out: Tensor) -> np.ndarray:
     """Along the IR axis; int8 inputs share the output's quantization (verify), so bytes are copied."""
     return np.concatenate(args, axis=op.attrs.axis).astype(args[0].dtype)
@@ -213,6 +221,7 @@ KERNELS: dict[OpType, Kernel] = {
     OpType.RESHAPE: reshape,
     OpType.PAD: pad,
     OpType.CONCATENATION: concatenation,
+    OpType.UNARY: unary,
     OpType.QUANTIZE: quantize,
     OpType.DEQUANTIZE: dequantize,
 }

@@ -1,5 +1,5 @@
 /* Elementwise and movement kernels: ADD (TFLite's int8 add with a 20-bit left shift), standalone
- * activations, zero padding, CONCATENATION, QUANTIZE and DEQUANTIZE. */
+ * activations, zero padding, CONCATENATION, QUANTIZE and DEQUANTIZE (UNARY: ts_unary.c). */
 #include <string.h>
 
 #include "ts_kernels.h"

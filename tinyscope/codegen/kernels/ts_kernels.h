@@ -185,6 +185,22 @@ typedef struct {
 
 void ts_pad(const ts_pad_t *p, const void *in, void *out);
 
+enum { TS_UNARY_LOGISTIC, TS_UNARY_TANH, TS_UNARY_LEAKY_RELU, TS_UNARY_HARD_SWISH, TS_UNARY_SELU };
+
+typedef struct {
+    int size;
+    int kind;                       /* TS_UNARY_* (codegen/layers.py UNARY_KIND) */
+    float alpha, gamma;
+} ts_unary_t;
+
+typedef struct {
+    int size;
+    const int8_t *table;            /* the output for each input, at index input + 128 */
+} ts_lut_t;
+
+void ts_unary_f32(const ts_unary_t *p, const float *in, float *out);
+void ts_lut_s8(const ts_lut_t *p, const int8_t *in, int8_t *out);
+
 typedef struct {
     int n;                          /* inputs */
     int outer;                      /* product of the dimensions before the axis */
