@@ -34,29 +34,19 @@ class ProfileCommand(Command):
 
     def invoke(self, args: argparse.Namespace) -> int:
         # imported here: the simulator's native hooks load with it, which only simulating verbs need
-        from tinyscope.profile import run_profile, write_profile
+        from tinyscope.profile import run_profile
         from tinyscope.profile.elf import is_firmware
-        from tinyscope.report.html import write_html
         from tinyscope.report.profile_text import render_profile
 
         check_folder(args.output)
         if is_firmware(args.model):
             return self._firmware(args)
-        p = run_profile(args.model, config_from_args(args))
-        files = write_profile(p, args.output, finish=lambda tmp: write_html(tmp, tmp / "report.html"))
-        if args.json:
-            out(json.dumps(p.summary(), indent=2))
-        else:
-            out(render_profile(p, top=args.top).rstrip())
-            out(f"\nwrote {', '.join(f.name for f in files.values())} to {args.output}")
-            out(f"report: {files['report'].resolve()}")
+        _write_and_show(run_profile(args.model, config_from_args(args)), args, render_profile)
         return 0
 
     def _firmware(self, args: argparse.Namespace) -> int:
         """Any ELF as it is: the build options that shape a build (placement, libc, ...) do not apply."""
-        from tinyscope.profile import write_profile
         from tinyscope.profile.elf import profile_elf
-        from tinyscope.report.html import write_html
         from tinyscope.report.profile_text import render_elf_profile
 
         build_only = [f"--{k.replace('_', '-')}" for k in ("place", "libc", "opt", "stack_size", "input", "seed")
@@ -71,11 +61,19 @@ class ProfileCommand(Command):
         target = args.target if args.target != BUILD_DEFAULTS["target"] or not saved else None
         p = profile_elf(args.model, target, **({} if saved else {
             "strict": args.strict, "icache": forced_cache(args.icache), "dcache": forced_cache(args.dcache)}))
-        files = write_profile(p, args.output, finish=lambda tmp: write_html(tmp, tmp / "report.html"))
-        if args.json:
-            out(json.dumps(p.summary(), indent=2))
-        else:
-            out(render_elf_profile(p, top=args.top).rstrip())
-            out(f"\nwrote {', '.join(f.name for f in files.values())} to {args.output}")
-            out(f"report: {files['report'].resolve()}")
+        _write_and_show(p, args, render_elf_profile)
         return 0 if p.result.exit_code == 0 else 1
+
+
+def _write_and_show(p, args: argparse.Namespace, render) -> None:
+    """Write the profile's files and report.html to -o, then print run.json or the tables."""
+    from tinyscope.profile import write_profile
+    from tinyscope.report.html import write_html
+
+    files = write_profile(p, args.output, finish=lambda tmp: write_html(tmp, tmp / "report.html"))
+    if args.json:
+        out(json.dumps(p.summary(), indent=2))
+    else:
+        out(render(p, top=args.top).rstrip())
+        out(f"\nwrote {', '.join(f.name for f in files.values())} to {args.output}")
+        out(f"report: {files['report'].resolve()}")

@@ -8,7 +8,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import tomllib
 from dataclasses import replace
 from pathlib import Path
 
@@ -29,7 +28,7 @@ from tinyscope.study.firmware import (
     is_firmware_grid,
     load_firmware_grid,
 )
-from tinyscope.study.grid import PRESETS, Run, check_fit, load_grid, preset_runs
+from tinyscope.study.grid import PRESETS, Run, check_fit, load_grid, preset_runs, read_grid_runs
 
 
 def _models(model: str) -> list[tuple[str, str]]:
@@ -126,7 +125,7 @@ def _firmware_studies(args: argparse.Namespace) -> tuple[list[Study], list[str],
                          f"built: use --preset {' or '.join(FIRMWARE_PRESETS)}, or a --grid listing your builds")
     elfs = firmware_files(args.model) if args.model is not None else []
     if args.grid:
-        if elfs and all("firmware" in r for r in _grid_runs(args.grid)):
+        if elfs and all(isinstance(r, dict) and "firmware" in r for r in read_grid_runs(args.grid)):
             raise InputError(f"{args.grid} names the firmware of every run; drop {args.model} from the command")
         studies = [(f.name if len(elfs) > 1 else "", str(f), load_firmware_grid(args.grid, args.target, f))
                    for f in elfs] or [("", str(args.grid), load_firmware_grid(args.grid, args.target))]
@@ -134,10 +133,6 @@ def _firmware_studies(args: argparse.Namespace) -> tuple[list[Study], list[str],
     preset = args.preset or "caches"
     return ([(f.name if len(elfs) > 1 else "", str(f), firmware_preset(preset, f, args.target)) for f in elfs], [],
             f"preset {preset}")
-
-
-def _grid_runs(path: Path) -> list:
-    return [r for r in tomllib.loads(path.read_text()).get("run", []) if isinstance(r, dict)]
 
 
 def _run_studies(args: argparse.Namespace, studies: list[Study], skipped: list[str], name: str) -> int:

@@ -13,13 +13,12 @@ firmware seven ways and list the seven ELFs to redo the 2020 study's configurati
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
 from tinyscope.errors import InputError
 from tinyscope.profile.elf import ELF_SUFFIXES
-from tinyscope.study.grid import Run
+from tinyscope.study.grid import Run, read_grid_runs
 from tinyscope.targets import load_target
 
 FORCED = {"on": True, "off": False, "firmware": None, True: True, False: False}
@@ -75,25 +74,17 @@ def _forced(v: object, key: str, where: str) -> bool | None:
 def is_firmware_grid(path: Path) -> bool:
     """A grid whose runs name firmware ELFs (rather than build options for a model)."""
     try:
-        runs = tomllib.loads(Path(path).read_text()).get("run", [])
-    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError):
+        runs = read_grid_runs(path)
+    except InputError:
         return False  # load_grid reports what is wrong with it
-    return isinstance(runs, list) and any(isinstance(r, dict) and "firmware" in r for r in runs)
+    return any(isinstance(r, dict) and "firmware" in r for r in runs)
 
 
 def load_firmware_grid(path: Path, target: str = "stm32h743", firmware: str | Path | None = None) -> list[Run]:
     """The runs of a firmware grid, every ELF and board checked before anything runs. A run without
     ``firmware`` uses ``firmware`` (the ELF on the command line)."""
     path = Path(path)
-    try:
-        data = tomllib.loads(path.read_text())
-    except FileNotFoundError:
-        raise InputError(f"{path}: no such grid file") from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise InputError(f"{path}: not valid TOML ({exc})") from None
-    runs = data.get("run")
-    if not isinstance(runs, list) or not runs:
-        raise InputError(f"{path}: expected one or more [[run]] tables")
+    runs = read_grid_runs(path)
     out = []
     for i, r in enumerate(runs):
         where = f"{path}: run {i + 1}"

@@ -117,7 +117,8 @@ def _onoff(v, key: str, where: str) -> bool:
     raise InputError(f"{where}: {key} must be on or off, not {v!r}")
 
 
-def load_grid(path: Path, target: str = "stm32h743") -> list[Run]:
+def read_grid_runs(path: Path) -> list:
+    """The ``[[run]]`` entries of a grid file, as parsed (model and firmware grids check them)."""
     try:
         data = tomllib.loads(Path(path).read_text())
     except FileNotFoundError:
@@ -129,6 +130,11 @@ def load_grid(path: Path, target: str = "stm32h743") -> list[Run]:
     runs = data.get("run")
     if not isinstance(runs, list) or not runs:
         raise InputError(f"{path}: expected one or more [[run]] tables")
+    return runs
+
+
+def load_grid(path: Path, target: str = "stm32h743") -> list[Run]:
+    runs = read_grid_runs(path)
     out = []
     known = {"name", "target", "place", "icache", "dcache", "libc", "opt"}
     for i, r in enumerate(runs):
