@@ -84,6 +84,9 @@ def test_profile_cli_forces_a_cache_and_refuses_build_options(fw, tmp_path):
                        capture_output=True, text=True)
     assert r.returncode == 2 and r.stderr.count("\n") == 1 and "--place" in r.stderr
     assert not (tmp_path / "q").exists()
+    r = subprocess.run([*CLI, "profile", str(fw["cached"]), "--input-shape", "1x4", "--stack-size", "4096",
+                        "-o", str(tmp_path / "q")], capture_output=True, text=True)
+    assert r.returncode == 2 and "--stack-size, --input-shape: build options" in r.stderr
 
 
 def test_study_over_elfs_with_the_caches_preset_and_a_grid(fw, tmp_path):

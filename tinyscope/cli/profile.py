@@ -14,6 +14,7 @@ from tinyscope.firmware.options import BUILD_OPTIONS, add_build_arguments, confi
 from tinyscope.outputs import check_folder
 
 BUILD_DEFAULTS = {o.dest: o.default for o in BUILD_OPTIONS}
+SIMULATION_OPTIONS = ("target", "icache", "dcache")  # the build options that also apply to a firmware ELF
 
 
 class ProfileCommand(Command):
@@ -49,8 +50,8 @@ class ProfileCommand(Command):
         from tinyscope.profile.elf import profile_elf
         from tinyscope.report.profile_text import render_elf_profile
 
-        build_only = [f"--{k.replace('_', '-')}" for k in ("place", "libc", "opt", "stack_size", "input", "seed")
-                      if getattr(args, k) not in (BUILD_DEFAULTS[k], None)]
+        build_only = [o.flag for o in BUILD_OPTIONS if o.dest not in SIMULATION_OPTIONS
+                      and getattr(args, o.dest) not in (o.default, None)]
         if build_only:
             raise InputError(f"{', '.join(build_only)}: build options, which a firmware ELF does not take (it runs "
                              "as it was built; --target, --icache and --dcache apply)")
