@@ -5,17 +5,16 @@ Every seed must load cleanly; the tier checks that before mutating it.
 
 from __future__ import annotations
 
-import json
 import shutil
 from pathlib import Path
 
-import h5py
 import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
 from tests.conftest import SHARED_MODELS
 from tests.fuzz import tflite_spec
+from tests.keras_h5 import write_keras2_h5
 
 KERAS_DATA = Path(__file__).resolve().parent.parent / "data" / "keras"
 ONNX_DATA = Path(__file__).resolve().parent.parent / "data" / "onnx"
@@ -119,18 +118,7 @@ def keras2_h5(path: Path, rng) -> Path:
     weights = {"conv2d_1": [("kernel:0", _w(rng, 3, 3, 1, 4)), ("bias:0", _w(rng, 4))],
                "max_pooling2d_1": [], "flatten_1": [],
                "dense_1": [("kernel:0", _w(rng, 64, 3)), ("bias:0", _w(rng, 3))]}
-    with h5py.File(path, "w") as f:
-        f.attrs["keras_version"] = b"2.2.4"
-        f.attrs["backend"] = b"tensorflow"
-        f.attrs["model_config"] = json.dumps(config).encode()
-        g = f.create_group("model_weights")
-        g.attrs["layer_names"] = [n.encode() for n in weights]
-        for lname, ws in weights.items():
-            lg = g.create_group(lname)
-            lg.attrs["weight_names"] = [f"{lname}/{w}".encode() for w, _ in ws]
-            for w, data in ws:
-                lg.create_dataset(f"{lname}/{w}", data=data)
-    return path
+    return write_keras2_h5(path, config, weights)
 
 
 def make_seeds(folder: Path, fmt: str, source: str = "here") -> list[Path]:

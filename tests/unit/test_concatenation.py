@@ -3,10 +3,8 @@ with LiteRT bit for bit (int8, inputs quantized as the output) and with onnxrunt
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
-import h5py
 import numpy as np
 import onnx
 import pytest
@@ -19,6 +17,7 @@ from tinyscope.errors import UnsupportedError
 from tinyscope.ir import OpType
 
 from ..fuzz import tflite_spec
+from ..keras_h5 import write_keras2_h5
 
 
 def _tflite(tmp_path: Path, **kw) -> Path:
@@ -93,19 +92,8 @@ def test_keras_concatenate(tmp_path):
                "config": {"name": "cat", "axis": -1}}]
     config = {"class_name": "Model", "config": {"name": "m", "layers": layers, "input_layers": [["input_1", 0, 0]],
                                                 "output_layers": [["cat", 0, 0]]}}
-    path = tmp_path / "cat.h5"
-    with h5py.File(path, "w") as f:
-        f.attrs["keras_version"] = b"2.2.4"
-        f.attrs["backend"] = b"tensorflow"
-        f.attrs["model_config"] = json.dumps(config).encode()
-        wg = f.create_group("model_weights")
-        wg.attrs["layer_names"] = [b"input_1", b"c1", b"c2", b"cat"]
-        for name, kern in (("c1", k1), ("c2", k2)):
-            lg = wg.create_group(name)
-            lg.attrs["weight_names"] = [f"{name}/kernel:0".encode()]
-            lg.create_dataset(f"{name}/kernel:0", data=kern)
-        for name in ("input_1", "cat"):
-            wg.create_group(name).attrs["weight_names"] = []
+    path = write_keras2_h5(tmp_path / "cat.h5", config,
+                           {"input_1": [], "c1": [("kernel:0", k1)], "c2": [("kernel:0", k2)], "cat": []})
     g = tinyscope.load(path)
     assert OpType.CONCATENATION in [op.type for op in g.ops]
     x = rng.standard_normal((1, 3, 4, 2)).astype(np.float32)

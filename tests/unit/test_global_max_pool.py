@@ -3,10 +3,8 @@ reference agrees with onnxruntime and with numpy, float and int8 (QDQ)."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
-import h5py
 import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
@@ -14,6 +12,8 @@ from onnx import TensorProto, helper, numpy_helper
 import tinyscope
 from tinyscope import reference
 from tinyscope.ir import OpType
+
+from ..keras_h5 import write_keras2_h5
 
 
 def _onnx(path: Path, rng) -> Path:
@@ -91,19 +91,8 @@ def test_keras_global_max_pooling_2d(tmp_path):
                                             "activation": "linear", "use_bias": True}},
         {"class_name": "GlobalMaxPooling2D", "config": {"name": "gmp", "data_format": "channels_last"}},
     ]
-    path = tmp_path / "gmp.h5"
-    with h5py.File(path, "w") as f:
-        f.attrs["keras_version"] = b"2.2.4"
-        f.attrs["backend"] = b"tensorflow"
-        f.attrs["model_config"] = json.dumps({"class_name": "Sequential",
-                                              "config": {"name": "s", "layers": layers}}).encode()
-        wg = f.create_group("model_weights")
-        wg.attrs["layer_names"] = [b"conv", b"gmp"]
-        lg = wg.create_group("conv")
-        lg.attrs["weight_names"] = [b"conv/kernel:0", b"conv/bias:0"]
-        lg.create_dataset("conv/kernel:0", data=k)
-        lg.create_dataset("conv/bias:0", data=b)
-        wg.create_group("gmp").attrs["weight_names"] = []
+    path = write_keras2_h5(tmp_path / "gmp.h5", {"class_name": "Sequential", "config": {"name": "s", "layers": layers}},
+                           {"conv": [("kernel:0", k), ("bias:0", b)], "gmp": []})
     g = tinyscope.load(path)
     assert [op.type for op in g.ops] == [OpType.CONV_2D, OpType.MAX_POOL_2D, OpType.RESHAPE]
     x = rng.standard_normal((1, 6, 5, 2)).astype(np.float32)

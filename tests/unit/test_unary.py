@@ -3,10 +3,8 @@ with LiteRT over all 256 inputs, float32 against onnxruntime and numpy."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
-import h5py
 import numpy as np
 import onnx
 import pytest
@@ -20,6 +18,7 @@ from tinyscope.errors import UnsupportedError
 from tinyscope.ir import OpType
 
 from ..fuzz import tflite_spec
+from ..keras_h5 import write_keras2_h5
 
 EVERY_INT8 = np.arange(-128, 128, dtype=np.int8)[None]
 
@@ -87,20 +86,9 @@ def test_keras_activations_and_leaky_relu(tmp_path):
         {"class_name": "Dense", "config": {"name": "d2", "units": 3, "activation": "sigmoid", "use_bias": True}},
         {"class_name": "Activation", "config": {"name": "t", "activation": "tanh"}},
     ]
-    path = tmp_path / "u.h5"
-    with h5py.File(path, "w") as f:
-        f.attrs["keras_version"] = b"2.2.4"
-        f.attrs["backend"] = b"tensorflow"
-        f.attrs["model_config"] = json.dumps({"class_name": "Sequential",
-                                              "config": {"name": "s", "layers": layers}}).encode()
-        wg = f.create_group("model_weights")
-        wg.attrs["layer_names"] = [b"d1", b"lr", b"d2", b"t"]
-        for name, ws in (("d1", [("kernel:0", k1), ("bias:0", b1)]), ("d2", [("kernel:0", k2), ("bias:0", b2)]),
-                         ("lr", []), ("t", [])):
-            lg = wg.create_group(name)
-            lg.attrs["weight_names"] = [f"{name}/{w}".encode() for w, _ in ws]
-            for w, data in ws:
-                lg.create_dataset(f"{name}/{w}", data=data)
+    path = write_keras2_h5(tmp_path / "u.h5", {"class_name": "Sequential", "config": {"name": "s", "layers": layers}},
+                           {"d1": [("kernel:0", k1), ("bias:0", b1)], "lr": [],
+                            "d2": [("kernel:0", k2), ("bias:0", b2)], "t": []})
     g = tinyscope.load(path)
     assert [op.type for op in g.ops].count(OpType.UNARY) == 4
     x = rng.standard_normal((1, 6)).astype(np.float32)
