@@ -71,15 +71,16 @@ class ElfProfile:
     def summary(self) -> dict:
         r, t = self.result, self.target
         top = self.functions[0] if self.functions else None
+        sha = _sha256(self.elf)
         return {
-            "model": self.model, "elf": self.elf, "elf_sha256": _sha256(self.elf), "target": t.name,
+            "model": self.model, "elf": self.elf, "elf_sha256": sha, "target": t.name,
             "cpu_hz": t.cpu_hz, "cycles": self.cycles, "ms": self.ms, "instructions": r.instructions,
             "exit_code": r.exit_code, "stdout": r.stdout,
             "icache": {**r.icache, "miss_rate": r.icache["misses"] / max(r.icache["accesses"], 1)},
             "dcache": {**r.dcache, "miss_rate": r.dcache["misses"] / max(r.dcache["accesses"], 1)},
             "stalls": r.stalls, "top_function": top.name if top else None, "top_share": top.share if top else None,
             "markers": bool(self.layers), "notes": self.notes,
-            "provenance": {"elf": self.elf, "elf_sha256": _sha256(self.elf), "source": self.source,
+            "provenance": {"elf": self.elf, "elf_sha256": sha, "source": self.source,
                            "tinyscope": __version__, **r.meta.get("run", {})},
             "simulator": {"wall_seconds": r.wall_seconds, "mips": r.mips, **r.meta.get("simulator", {})},
             "measured": MEASURED_ELF, "memory_map": [m.to_json() for m in self.memory],

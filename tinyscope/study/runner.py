@@ -34,18 +34,20 @@ def run_one(model: str, run: Run, out: str, timing_mode: str = "instr") -> dict:
 
     key = _key(run, timing_mode)
     try:
-        if isinstance(run.config, FirmwareConfig):  # someone else's ELF, as it is, with forced caches
+        firmware = isinstance(run.config, FirmwareConfig)
+        if firmware:  # someone else's ELF, as it is, with forced caches
             from tinyscope.profile.elf import profile_elf
 
             c = run.config
             p = profile_elf(c.firmware, c.target, icache=c.icache, dcache=c.dcache, strict=c.strict,
                             timing_mode=timing_mode)
-            exit_code, argmax_equal = p.result.exit_code, None  # no model, so no reference to agree with
         else:
             p = run_profile(model, run.config, timing_mode=timing_mode)
-            exit_code, argmax_equal = 0, p.summary()["agreement"]["argmax_equal"]
         write_profile(p, Path(out), finish=lambda tmp: write_html(tmp, tmp / "report.html"))
         s = p.summary()
+        # a firmware run has no model, so no reference to agree with; it ends with its own exit status
+        exit_code = p.result.exit_code if firmware else 0
+        argmax_equal = None if firmware else s["agreement"]["argmax_equal"]
         memcpy = next((f.share for f in p.functions if f.name == "memcpy"), 0.0)
         res = {"name": run.name, "ok": True, "folder": out, "cycles": s["cycles"], "ms": s["ms"],
                "icache_miss_rate": s["icache"]["miss_rate"], "dcache_miss_rate": s["dcache"]["miss_rate"],
