@@ -119,13 +119,17 @@ def render(graph: Graph, name: str, split_weights: bool = False) -> Rendered:
           f"    return layer >= 0 && layer < {len(steps)} ? {name}_names[layer] : \"?\";", "}", "",
           f"int {name}_run(const void *input, void *output)", "{"]
     for s, call in zip(steps, calls):
-        args = [ptr(t, True) for t in s.inputs]
-        args.append(ptr(s.output, False))
-        if call.function in ("ts_pad", "ts_concat"):
-            args = [a.replace("float *", "void *").replace("int8_t *", "void *") for a in args]
+        untyped = call.function in ("ts_pad", "ts_concat")  # kernels that copy bytes of either type
+
+        def arg(tensor: str, const: bool, untyped: bool = untyped) -> str:
+            p = ptr(tensor, const)
+            return p.replace("float *", "void *").replace("int8_t *", "void *") if untyped else p
+
         if call.function == "ts_concat":  # any number of inputs, in the op's order: an array of pointers
-            ins = [ptr(t, True).replace("float *", "void *").replace("int8_t *", "void *") for t in s.main.inputs]
-            args = ["(const void *const[]){" + ", ".join(ins) + "}", args[-1]]
+            args = ["(const void *const[]){" + ", ".join(arg(t, True) for t in s.main.inputs) + "}"]
+        else:
+            args = [arg(t, True) for t in s.inputs]
+        args.append(arg(s.output, False))
         c += [f"    if ({name}_hook) {name}_hook({s.index}, 0);",
               f"    {call.function}(&{name}_layer{s.index}, {', '.join(args)});",
               f"    if ({name}_hook) {name}_hook({s.index}, 1);"]
