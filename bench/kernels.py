@@ -99,7 +99,7 @@ def main() -> None:
         short = m.rsplit("/", 1)[-1]
         ref = CMSIS_MODEL.get(short)
         summary.append((short, p.cycles, p.figures.macc, flash, ram,
-                        f"{ref / p.cycles:.2f}x" if ref else "-", p.agreement["max_abs_diff"]))
+                        f"{ref / p.cycles:.2f}x" if ref else "-", p.agreement.max_abs))
         for r in rows:
             by_class[r.cls][0] += r.cycles
             by_class[r.cls][1] += r.macc

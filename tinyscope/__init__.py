@@ -6,6 +6,8 @@ Python API mirroring the CLI::
     g = tinyscope.load("model.tflite")      # or "zoo:mnist-cnn"
     figures = tinyscope.analyze(g)           # the `tinyscope analyze` figures
     report = tinyscope.validate(g, n=5)      # `tinyscope validate`: report.passed, report.pairs
+    r = tinyscope.run(g)                     # `tinyscope run`: r.cycles, r.agreement, r.to_json() (run.json)
+    s = tinyscope.study("zoo:mnist-cnn", preset="seed", output="out/study")   # `tinyscope study`: s.rows
 
 The conveniences below load lazily, so ``import tinyscope.errors`` (or any leaf) costs only itself.
 """
@@ -18,13 +20,15 @@ from typing import TYPE_CHECKING, Any
 from tinyscope.version import __version__
 
 if TYPE_CHECKING:
+    from tinyscope.api.run import run
+    from tinyscope.api.study import study
     from tinyscope.api.validate import validate
     from tinyscope.errors import TinyscopeError
     from tinyscope.frontend import load
     from tinyscope.plan.analyze import analyze
 
 _LAZY = {"TinyscopeError": "tinyscope.errors", "load": "tinyscope.frontend", "analyze": "tinyscope.plan.analyze",
-         "validate": "tinyscope.api.validate"}
+         "validate": "tinyscope.api", "run": "tinyscope.api", "study": "tinyscope.api"}
 
 
 def __getattr__(name: str) -> Any:
@@ -33,4 +37,4 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module 'tinyscope' has no attribute {name!r}")
 
 
-__all__ = ["__version__", "TinyscopeError", "analyze", "load", "validate"]
+__all__ = ["__version__", "TinyscopeError", "analyze", "load", "run", "study", "validate"]

@@ -20,8 +20,8 @@ from tinyscope.firmware import toolchain
 from tinyscope.firmware.config import BuildConfig
 from tinyscope.firmware.firmware import firmware_sources
 from tinyscope.outputs import staged_folder
-from tinyscope.study.grid import load_grid, preset
-from tinyscope.study.runner import _key, read_log, run_grid, study_lock
+from tinyscope.studies.grid import load_grid, preset
+from tinyscope.studies.runner import _key, read_log, run_grid, study_lock
 
 pytestmark = pytest.mark.e2e
 
@@ -172,7 +172,7 @@ def test_killing_a_study_kills_its_workers(tmp_path):
     script = textwrap.dedent(f"""
         import os, time
         from concurrent.futures import ProcessPoolExecutor
-        from tinyscope.study.runner import _die_with_parent
+        from tinyscope.studies.runner import _die_with_parent
 
         def work():
             open({str(pidfile)!r}, "w").write(str(os.getpid()))

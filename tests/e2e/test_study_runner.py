@@ -8,8 +8,8 @@ import shutil
 import pytest
 
 from tinyscope.firmware.config import BuildConfig
-from tinyscope.study.grid import Run
-from tinyscope.study.runner import run_grid
+from tinyscope.studies.grid import Run
+from tinyscope.studies.runner import run_grid
 
 pytestmark = [pytest.mark.e2e, pytest.mark.sim,
               pytest.mark.skipif(shutil.which("arm-none-eabi-gcc") is None, reason="arm-none-eabi-gcc missing")]

@@ -14,7 +14,7 @@ from tinyscope import reference
 from tinyscope.codegen import generate
 from tinyscope.firmware.host import HostNetwork, compile_host
 from tinyscope.reference.inputs import load_inputs, random_inputs
-from tinyscope.report.metrics import compare
+from tinyscope.reference.metrics import compare
 
 from ..conftest import SHARED_MODELS, shared_model
 

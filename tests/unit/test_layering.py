@@ -22,7 +22,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("firmware", "sim"),
     ("profile",),
     ("report",),
-    ("study",),
+    ("studies",),
     ("api",),
     ("cli",),
 ]

@@ -13,7 +13,7 @@ from tinyscope.profile.timeline import chrome_trace, folded_stacks
 from tinyscope.sim.elf import Symbol, Symbols
 from tinyscope.sim.result import EVENT_DTYPE, ITM_DTYPE, SimResult
 from tinyscope.sim.timing import STAT_NAMES
-from tinyscope.study.grid import load_grid, preset
+from tinyscope.studies.grid import load_grid, preset
 
 BASE = 0x0800_0000
 

@@ -9,7 +9,7 @@ from tinyscope.errors import InputError
 from tinyscope.firmware.firmware import check_config
 from tinyscope.frontend import load
 from tinyscope.plan.analyze import analyze
-from tinyscope.study.grid import check_fit, load_grid, preset, preset_runs
+from tinyscope.studies.grid import check_fit, load_grid, preset, preset_runs
 from tinyscope.targets import TARGETS, load_target
 
 

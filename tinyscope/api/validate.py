@@ -26,8 +26,8 @@ from tinyscope.frontend import load
 from tinyscope.ir.graph import DType, Graph
 from tinyscope.ir.ops import OpGroup, OpType
 from tinyscope.reference.inputs import load_inputs, random_inputs
+from tinyscope.reference.metrics import Metrics, compare
 from tinyscope.reference.runtimes import original_runtime_name, run_original
-from tinyscope.report.metrics import Metrics, compare
 
 FLOAT32_EPS = 2.0**-23  # the spacing of float32 numbers at 1.0
 SAFETY = 8.0  # the constant in front of the probabilistic rounding bound

@@ -7,20 +7,10 @@ import json
 from pathlib import Path
 
 from tinyscope.cli.base import MODEL_HELP, Command, out
-from tinyscope.firmware.firmware import Firmware, build_firmware
+from tinyscope.firmware.firmware import build_firmware
 from tinyscope.firmware.options import add_build_arguments, config_from_args
 from tinyscope.frontend import load
-from tinyscope.report.tables import render, table
-
-
-def usage_table(fw: Firmware) -> str:
-    rows = []
-    for name, (used, size) in sorted(fw.usage.items(), key=lambda kv: fw.target.regions.by_name(kv[0]).base):
-        region = fw.target.regions.by_name(name)
-        holds = ", ".join(k for k, v in fw.placement.as_dict().items() if v == name)
-        rows.append([name, f"0x{region.base:08x}", used, size, f"{100 * used / size:.1f}%", holds])
-    return render(table("bytes per region", [("region", "left"), ("base", "left"), ("used", "right"),
-                                             ("size", "right"), ("%", "right"), ("holds", "left")], rows))
+from tinyscope.report.build_text import usage_table
 
 
 class BuildCommand(Command):

@@ -35,15 +35,23 @@ def parse_place(text: str) -> dict[str, str]:
     return out
 
 
-def target_arg(text: str) -> str:
-    """``--target``: a built-in board name, or the path of a board file (docs/board-files.md), made absolute
-    so worker processes and the build cache see the same file. The file itself is read when used."""
+def resolve_target(text: str) -> str:
+    """A built-in board name, or the path of a board file (docs/board-files.md) made absolute so worker
+    processes and the build cache see the same file; InputError otherwise. The file is read when used."""
     if is_board_file(text):
         return str(Path(text).expanduser().resolve())
     if text not in TARGETS:
-        raise argparse.ArgumentTypeError(f"unknown target {text!r} (choose {', '.join(TARGETS)}, "
-                                         "or give the path of a board .toml file)")
+        raise InputError(f"unknown target {text!r} (choose {', '.join(TARGETS)}, "
+                         "or give the path of a board .toml file)")
     return text
+
+
+def target_arg(text: str) -> str:
+    """``--target``: ``resolve_target``, with argparse's one-line error."""
+    try:
+        return resolve_target(text)
+    except InputError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def input_shape_arg(text: str) -> tuple[int, ...]:

@@ -10,9 +10,6 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-import numpy as np
-
-from tinyscope import reference
 from tinyscope.errors import SimError
 from tinyscope.firmware.cache import cached_firmware
 from tinyscope.firmware.config import BuildConfig
@@ -30,6 +27,7 @@ from tinyscope.profile.layers import LayerRow, layer_table
 from tinyscope.profile.memory import RegionUse, memory_map
 from tinyscope.profile.source import LineTable, line_table
 from tinyscope.profile.timeline import chrome_trace, folded_stacks, plot_timeline, write_trace
+from tinyscope.reference.metrics import Agreement, agreement
 from tinyscope.sim import SimResult, simulate
 from tinyscope.sim.decode import decode_elf
 from tinyscope.sim.elf import read_image
@@ -48,7 +46,7 @@ class Profile:
     layers: list[LayerRow]
     loops: list[Loop]
     blocks: list[Loop]
-    agreement: dict
+    agreement: Agreement  # the output against the reference executor's
     symbols: object
     text: dict[int, str]  # address -> disassembly
     lines: LineTable  # address -> C line (DWARF)
@@ -75,7 +73,7 @@ class Profile:
             "icache": {**r.icache, "miss_rate": r.icache["misses"] / max(r.icache["accesses"], 1)},
             "dcache": {**r.dcache, "miss_rate": r.dcache["misses"] / max(r.dcache["accesses"], 1)},
             "stalls": r.stalls, "top_function": top.name if top else None,
-            "top_share": top.share if top else None, "agreement": self.agreement,
+            "top_share": top.share if top else None, "agreement": self.agreement.to_json(),
             "regions": {k: {"used": u, "size": s} for k, (u, s) in self.firmware.usage.items()},
             "provenance": {**self.firmware.info, "memcpy": _memcpy_variant(self.firmware.config.libc)},
             "simulator": {"wall_seconds": r.wall_seconds, "mips": r.mips, **r.meta.get("simulator", {})},
@@ -91,15 +89,6 @@ MEASURED = "DWT CYCCNT around network_run(); the input is read where it is place
 def _memcpy_variant(libc: str) -> str:
     return {"newlib": "newlib memcpy-armv7m.S (word copy)", "nano": "Debian newlib-nano (word copy)",
             "nano-bytecopy": "byte-by-byte loop (as in Arm's own newlib-nano builds)"}[libc]
-
-
-def _agreement(graph: Graph, fw: Firmware, out: np.ndarray) -> dict:
-    ref = reference.run(graph, [fw.input[None] if fw.input.ndim == len(graph.input_tensors()[0].shape) - 1
-                                else fw.input])[0].ravel()
-    got = np.asarray(out).ravel()
-    d = np.abs(got.astype(np.float64) - ref.astype(np.float64))
-    return {"max_abs_diff": float(d.max()) if d.size else 0.0, "argmax_equal": bool(got.argmax() == ref.argmax()),
-            "argmax": int(got.argmax()), "reference_argmax": int(ref.argmax())}
 
 
 MAX_EVENTS, MAX_ITM = 64_000_000, 16_000_000  # 1.5 GB and 0.8 GB of buffers: past this, refuse
@@ -135,7 +124,7 @@ def run_profile(model: str, config: BuildConfig, cache: Path | None = None, timi
     add_source(loops, lines)
     add_source(blocks, lines)
     return Profile(model, graph, analyze(graph), fw, harness, result, function_table(result, image.symbols),
-                   layer_table(result, graph), loops, blocks, _agreement(graph, fw, harness.output), image.symbols,
+                   layer_table(result, graph), loops, blocks, agreement(graph, fw.input, harness.output), image.symbols,
                    text, lines, memory_map(fw.elf, fw.target))
 
 

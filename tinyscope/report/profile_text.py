@@ -34,8 +34,8 @@ def render_profile(p: Profile, top: int = 12, loops: int = 4) -> str:
         " placement   : " + ", ".join(f"{k}={v}" for k, v in p.firmware.placement.as_dict().items()),
         f" cycles      : {p.cycles:,} ({p.ms:.3f} ms), {s['cycles_per_macc']:.2f} cycles/MACC",
         f" measured    : {MEASURED}",
-        f" output      : argmax {p.agreement['argmax']} (reference {p.agreement['reference_argmax']}), "
-        f"max |diff| {p.agreement['max_abs_diff']:.3g}",
+        f" output      : argmax {p.agreement.argmax} (reference {p.agreement.reference_argmax}), "
+        f"max |diff| {p.agreement.max_abs:.3g}",
         f" caches      : I {s['icache']['misses']:,}/{s['icache']['accesses']:,} misses "
         f"({_pct(s['icache']['miss_rate'])}), D {s['dcache']['misses']:,}/{s['dcache']['accesses']:,} "
         f"({_pct(s['dcache']['miss_rate'])})",

@@ -35,7 +35,7 @@ from tinyscope.targets import load_target
 from tinyscope.targets.memory_map import Target
 
 if TYPE_CHECKING:
-    from tinyscope.study.firmware import FirmwareConfig
+    from tinyscope.studies.firmware import FirmwareConfig
 
 ROLES = {"@default": "default region", "@data-tcm": "DTCM (data TCM)", "@code-tcm": "ITCM RAM (instruction TCM)"}
 NO_TCM = ""

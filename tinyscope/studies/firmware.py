@@ -18,7 +18,7 @@ from pathlib import Path
 
 from tinyscope.errors import InputError
 from tinyscope.profile.elf import ELF_SUFFIXES
-from tinyscope.study.grid import Run, read_grid_runs
+from tinyscope.studies.grid import Run, read_grid_runs
 from tinyscope.targets import load_target
 
 FORCED = {"on": True, "off": False, "firmware": None, True: True, False: False}

@@ -20,7 +20,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from tinyscope.errors import InputError, TinyscopeError
-from tinyscope.study.grid import Run
+from tinyscope.studies.grid import Run
 
 PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 SCHEDULER_TIMEOUT_S = 5
@@ -30,7 +30,7 @@ def run_one(model: str, run: Run, out: str, timing_mode: str = "instr") -> dict:
     """Build, simulate and profile one configuration (in a worker process)."""
     from tinyscope.profile import run_profile, write_profile
     from tinyscope.report.html import write_html
-    from tinyscope.study.firmware import FirmwareConfig
+    from tinyscope.studies.firmware import FirmwareConfig
 
     key = _key(run, timing_mode)
     try:
