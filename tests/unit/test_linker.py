@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from tinyscope.errors import InputError, PlanError, SimError
+from tinyscope.firmware.config import DEFAULTS, parse_place
 from tinyscope.firmware.linker import linker_script, memory_usage, overflow_error, resolve_placement
-from tinyscope.firmware.options import parse_place
 from tinyscope.firmware.protocol import parse_output
 from tinyscope.targets import load_target
 from tinyscope.targets.armv7m import decode_itm_layer, itm_layer_word
@@ -50,7 +50,7 @@ def test_script_places_sections_and_copies_what_runs_from_ram() -> None:
     assert "LONG(LOADADDR(.text)) LONG(ADDR(.text))" in text  # start-up copies code into ITCM
     assert "LONG(LOADADDR(.data))" in text and "LONG(ADDR(.tinyscope.activations))" in text
     assert "0x1000;" in text and "_estack" in text
-    flash_code = linker_script(H7, resolve_placement(H7, None))
+    flash_code = linker_script(H7, resolve_placement(H7, None), DEFAULTS.stack_size)
     assert "LONG(LOADADDR(.text))" not in flash_code
     assert re.search(r"\.text :[^}]*\} > FLASH\n", flash_code)
 
@@ -90,7 +90,7 @@ def test_protocol_round_trip_and_errors() -> None:
 
 def test_code_through_the_f7_itcm_flash_mirror_keeps_flash_offsets() -> None:
     f7 = load_target("stm32f746")
-    text = linker_script(f7, resolve_placement(f7, {"code": "flash_itcm"}))
+    text = linker_script(f7, resolve_placement(f7, {"code": "flash_itcm"}), DEFAULTS.stack_size)
     assert "FLASH_ITCM" not in text  # a view, not a separate MEMORY region
     assert ".text (0x00200000 + __ts_mirror_lma - ORIGIN(FLASH)) : AT(__ts_mirror_lma)" in text
     assert "overflowed by code in flash_itcm" in text

@@ -3,13 +3,19 @@ are found before any build, with the region and the bytes over."""
 
 from __future__ import annotations
 
+import argparse
+import re
+from dataclasses import fields
+
 import pytest
 
 from tinyscope.errors import InputError
+from tinyscope.firmware.config import OPTIONS, BuildConfig
 from tinyscope.firmware.firmware import check_config
+from tinyscope.firmware.options import add_build_arguments, config_from_args
 from tinyscope.frontend import load
 from tinyscope.plan.analyze import analyze
-from tinyscope.studies.grid import check_fit, load_grid, preset, preset_runs
+from tinyscope.studies.grid import KEYS, check_fit, load_grid, preset, preset_runs
 from tinyscope.targets import TARGETS, load_target
 
 
@@ -63,3 +69,43 @@ def test_placements_that_cannot_fit_are_found_up_front(tmp_path):
     total = x + figures.activations_bytes + 48 * 1024
     assert f"dtcm needs {total:,} B (input {x:,} + activations {figures.activations_bytes:,} + stack {48 * 1024:,})" \
         in line
+
+
+def test_a_grid_sets_every_build_option(tmp_path):
+    """Every BuildConfig field is a grid key (its CLI flag without the dashes); an unset key keeps the
+    field's default, and a relative input is read beside the grid file."""
+    (tmp_path / "x.npy").write_bytes(b"")
+    p = tmp_path / "g.toml"
+    p.write_text('[[run]]\nname = "all"\nplace = "activations=@data-tcm"\nicache = "off"\ndcache = false\n'
+                 'libc = "newlib"\nopt = "O2"\nstack-size = 8192\ninput = "x.npy"\nseed = 7\n'
+                 'input_shape = [1, 3, 32, 32]\n[[run]]\n')
+    full, empty = load_grid(p)
+    assert full.config == BuildConfig(target="stm32h743", place={"activations": "dtcm"}, icache=False, dcache=False,
+                                      libc="newlib", opt="-O2", stack_size=8192, input_path=str(tmp_path / "x.npy"),
+                                      seed=7, input_shape=(1, 3, 32, 32))
+    assert empty.name == "run 2" and empty.config == BuildConfig()
+    assert set(KEYS) == {o.flag.removeprefix("--") for o in OPTIONS.values()} and len(KEYS) == len(fields(BuildConfig))
+
+
+@pytest.mark.parametrize(("line", "word"), [("stack-size = true", "stack-size: expected a whole number"),
+                                            ("seed = 1.5", "seed: expected a whole number"),
+                                            ("input-shape = \"1xAx3\"", "input-shape: '1xAx3' is not a shape"),
+                                            ("icache = \"maybe\"", "icache: expected on or off"),
+                                            ("libc = \"glibc\"", "libc: unknown libc 'glibc'"),
+                                            ("stack-size = 1000", "must be a multiple of 8"),
+                                            ("colour = 1", "unknown keys colour")])
+def test_grid_values_are_checked_by_the_options_parsers(tmp_path, line, word):
+    p = tmp_path / "g.toml"
+    p.write_text(f"[[run]]\n{line}\n")
+    with pytest.raises(InputError, match=f"g.toml: run 1: .*{re.escape(word)}"):
+        load_grid(p)
+
+
+def test_the_command_line_defaults_are_the_config_defaults():
+    """argparse's build options, unset, give BuildConfig(); each flag reads its value with the field's parser."""
+    parser = argparse.ArgumentParser()
+    add_build_arguments(parser)
+    assert config_from_args(parser.parse_args([])) == BuildConfig()
+    got = config_from_args(parser.parse_args(["--stack-size", "0x2000", "--icache", "off", "--place", "code=itcm",
+                                              "--input-shape", "1x8", "-O1"]))
+    assert got == BuildConfig(stack_size=8192, icache=False, place={"code": "itcm"}, input_shape=(1, 8), opt="-O1")

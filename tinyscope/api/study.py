@@ -17,7 +17,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from tinyscope.errors import InputError
-from tinyscope.firmware.options import resolve_target
+from tinyscope.firmware.config import resolve_target
 from tinyscope.frontend import EXTENSIONS, load
 from tinyscope.outputs import check_folder
 from tinyscope.plan.analyze import analyze

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 from tinyscope.cli.base import MODEL_HELP, Command, out, write_outputs
-from tinyscope.firmware.options import add_input_shape_argument
+from tinyscope.firmware.options import add_option
 from tinyscope.frontend import load
 from tinyscope.plan.analyze import analyze
 from tinyscope.report.analyze_text import render_analyze
@@ -19,7 +19,7 @@ class AnalyzeCommand(Command):
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
         parser.add_argument("model", help=MODEL_HELP)
-        add_input_shape_argument(parser)
+        add_option(parser, "input_shape")
         parser.add_argument("--json", action="store_true",
                             help="print one JSON object (docs/analyze-json.md)")
         parser.add_argument("-o", "--output", type=Path, metavar="DIR",

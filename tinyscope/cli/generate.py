@@ -9,7 +9,7 @@ from pathlib import Path
 from tinyscope.cli.base import MODEL_HELP, Command, out
 from tinyscope.codegen import generate
 from tinyscope.codegen.cnames import check_prefix
-from tinyscope.firmware.options import add_input_shape_argument
+from tinyscope.firmware.options import add_option
 from tinyscope.frontend import load
 from tinyscope.plan.analyze import analyze
 from tinyscope.report.analyze_text import render_analyze
@@ -21,7 +21,7 @@ class GenerateCommand(Command):
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
         parser.add_argument("model", help=MODEL_HELP)
-        add_input_shape_argument(parser)
+        add_option(parser, "input_shape")
         parser.add_argument("-o", "--output", type=Path, required=True, metavar="DIR", help="output folder")
         parser.add_argument("--name", default="network", help="C prefix of every symbol (default: network)")
         parser.add_argument("--json", action="store_true", help="print the written files and sizes as JSON")

@@ -10,11 +10,15 @@ from pathlib import Path
 
 from tinyscope.cli.base import MODEL_HELP, Command, count, out
 from tinyscope.errors import InputError
-from tinyscope.firmware.options import BUILD_OPTIONS, add_build_arguments, config_from_args, forced_cache
+from tinyscope.firmware.config import DEFAULTS, OPTIONS
+from tinyscope.firmware.options import (
+    SIMULATION_OPTIONS,
+    add_build_arguments,
+    config_from_args,
+    forced_cache,
+    given_options,
+)
 from tinyscope.outputs import check_folder
-
-BUILD_DEFAULTS = {o.dest: o.default for o in BUILD_OPTIONS}
-SIMULATION_OPTIONS = ("target", "icache", "dcache")  # the build options that also apply to a firmware ELF
 
 
 class ProfileCommand(Command):
@@ -50,8 +54,7 @@ class ProfileCommand(Command):
         from tinyscope.profile.elf import profile_elf
         from tinyscope.report.profile_text import render_elf_profile
 
-        build_only = [o.flag for o in BUILD_OPTIONS if o.dest not in SIMULATION_OPTIONS
-                      and getattr(args, o.dest) not in (o.default, None)]
+        build_only = [OPTIONS[k].flag for k in given_options(args) if k not in SIMULATION_OPTIONS]
         if build_only:
             raise InputError(f"{', '.join(build_only)}: build options, which a firmware ELF does not take (it runs "
                              "as it was built; --target, --icache and --dcache apply)")
@@ -59,7 +62,7 @@ class ProfileCommand(Command):
         if saved and (args.icache or args.dcache or args.strict):
             raise InputError("--icache, --dcache and --strict shape a simulation; a saved result is profiled as it "
                              "was run")
-        target = args.target if args.target != BUILD_DEFAULTS["target"] or not saved else None
+        target = args.target if args.target is not None or saved else DEFAULTS.target
         p = profile_elf(args.model, target, **({} if saved else {
             "strict": args.strict, "icache": forced_cache(args.icache), "dcache": forced_cache(args.dcache)}))
         _write_and_show(p, args, render_elf_profile)

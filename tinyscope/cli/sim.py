@@ -8,7 +8,7 @@ from pathlib import Path
 
 from tinyscope.cli.base import Command, add_timing_argument, count, out, seconds
 from tinyscope.errors import InputError
-from tinyscope.firmware.options import FORCED_CACHE, TARGET_HELP, forced_cache, target_arg
+from tinyscope.firmware.options import FORCED_CACHE, add_option, forced_cache
 from tinyscope.targets import load_target
 
 
@@ -24,7 +24,7 @@ class SimCommand(Command):
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
         parser.add_argument("elf", type=Path, help="the firmware (semihosting for output and exit)")
-        parser.add_argument("--target", default="stm32h743", type=target_arg, metavar="BOARD", help=TARGET_HELP)
+        add_option(parser, "target", given_only=False)
         parser.add_argument("--max-instructions", type=count(1, 10**12), default=2_000_000_000,
                             help="instruction budget")
         parser.add_argument("--timeout", type=seconds, default=900.0, help="wall-clock limit in seconds")

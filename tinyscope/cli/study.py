@@ -12,7 +12,7 @@ from rich.progress import Progress
 
 from tinyscope.api.study import study
 from tinyscope.cli.base import MODEL_HELP, Command, add_timing_argument, count, out
-from tinyscope.firmware.options import TARGET_HELP, add_input_shape_argument, target_arg
+from tinyscope.firmware.options import add_option
 from tinyscope.studies.firmware import FIRMWARE_PRESETS
 from tinyscope.studies.grid import PRESETS
 
@@ -31,8 +31,8 @@ class StudyCommand(Command):
                             "1 with nano and nano-bytecopy; for firmware: caches (the default), the ELF as it is and "
                             "with the caches forced off and on")
         g.add_argument("--grid", type=Path, help="a TOML file of [[run]] tables (see docs/grids.md)")
-        parser.add_argument("--target", default="stm32h743", type=target_arg, metavar="BOARD", help=TARGET_HELP)
-        add_input_shape_argument(parser)
+        add_option(parser, "target", given_only=False)
+        add_option(parser, "input_shape")
         parser.add_argument("-o", "--output", type=Path, default=Path("out/study"), metavar="DIR")
         parser.add_argument("-j", "--jobs", type=count(1, 256), default=os.cpu_count() or 2,
                             help="local worker processes")

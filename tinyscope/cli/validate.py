@@ -10,7 +10,7 @@ from pathlib import Path
 from tinyscope.api.validate import validate
 from tinyscope.cli.base import MODEL_HELP, Command, count, out
 from tinyscope.errors import ValidationError
-from tinyscope.firmware.options import add_input_shape_argument
+from tinyscope.firmware.options import add_option
 from tinyscope.report.tables import render, table
 
 
@@ -20,7 +20,7 @@ class ValidateCommand(Command):
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
         parser.add_argument("model", help=MODEL_HELP)
-        add_input_shape_argument(parser)
+        add_option(parser, "input_shape")
         parser.add_argument("--inputs", type=Path, help="samples: .npy, .npz or .csv (default: random)")
         parser.add_argument("-n", type=count(1, 10_000), default=10,
                             help="number of random samples (default 10, at most 10,000)")

@@ -20,7 +20,7 @@ from elftools.elf.elffile import ELFFile
 from tinyscope.codegen import library_files
 from tinyscope.errors import BuildError, InputError
 from tinyscope.firmware import linker, toolchain
-from tinyscope.firmware.config import BuildConfig
+from tinyscope.firmware.config import BuildConfig, libc_name, opt_level
 from tinyscope.ir.graph import Graph
 from tinyscope.outputs import staged_folder
 from tinyscope.plan.analyze import model_hash
@@ -98,12 +98,11 @@ def check_config(config: BuildConfig) -> tuple[Target, linker.Placement]:
     """Every option of ``config`` is known and fits its target: the checks a grid runs up front."""
     target = load_target(config.target)
     placement = linker.resolve_placement(target, config.place)
-    if config.libc not in toolchain.LIBCS:
-        raise InputError(f"unknown libc {config.libc!r} (choose {', '.join(toolchain.LIBCS)})")
+    if config.opt != opt_level(config.opt):
+        raise InputError(f"unknown optimisation flag {config.opt!r} (choose {', '.join(toolchain.OPTS)})")
+    libc_name(config.libc)
     if config.stack_size < 1024 or config.stack_size % 8:
         raise InputError(f"stack size {config.stack_size} must be a multiple of 8, at least 1024 bytes")
-    if config.opt not in toolchain.OPTS:
-        raise InputError(f"unknown optimisation flag {config.opt!r} (choose {', '.join(toolchain.OPTS)})")
     return target, placement
 
 

@@ -64,7 +64,7 @@ def _mem(region: Region) -> str:
     return region.name.upper()
 
 
-def linker_script(target: Target, placement: Placement, stack_size: int = 16384) -> str:
+def linker_script(target: Target, placement: Placement, stack_size: int) -> str:
     """The GNU ld script text (region names come from our own target files, checked as identifiers)."""
     boot = target.regions.by_name(BOOT_REGION)
     used = {boot.name, *placement.as_dict().values()}

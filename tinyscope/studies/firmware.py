@@ -19,7 +19,7 @@ from pathlib import Path
 from tinyscope.errors import InputError
 from tinyscope.profile.elf import ELF_SUFFIXES
 from tinyscope.studies.grid import Run, read_grid_runs
-from tinyscope.targets import load_target
+from tinyscope.targets import DEFAULT_TARGET, load_target
 
 FORCED = {"on": True, "off": False, "firmware": None, True: True, False: False}
 _KEYS = {"name", "firmware", "target", "icache", "dcache", "strict"}
@@ -30,7 +30,7 @@ _BUILD_KEYS = {"place", "libc", "opt"}
 class FirmwareConfig:
     """One firmware run: what to simulate and the what-ifs applied to it."""
     firmware: str
-    target: str = "stm32h743"
+    target: str = DEFAULT_TARGET
     icache: bool | None = None  # None: as the firmware sets CCR
     dcache: bool | None = None
     strict: bool = False
@@ -56,7 +56,7 @@ def firmware_files(path: str | Path) -> list[Path]:
     return [p]
 
 
-def firmware_preset(name: str, firmware: str | Path, target: str = "stm32h743") -> list[Run]:
+def firmware_preset(name: str, firmware: str | Path, target: str = DEFAULT_TARGET) -> list[Run]:
     """``caches``: the firmware as it is, then with each cache and both forced off, then both forced on."""
     if name not in FIRMWARE_PRESETS:
         raise InputError(f"preset {name!r} rebuilds a model; for firmware the presets are "
@@ -80,7 +80,7 @@ def is_firmware_grid(path: Path) -> bool:
     return any(isinstance(r, dict) and "firmware" in r for r in runs)
 
 
-def load_firmware_grid(path: Path, target: str = "stm32h743", firmware: str | Path | None = None) -> list[Run]:
+def load_firmware_grid(path: Path, target: str = DEFAULT_TARGET, firmware: str | Path | None = None) -> list[Run]:
     """The runs of a firmware grid, every ELF and board checked before anything runs. A run without
     ``firmware`` uses ``firmware`` (the ELF on the command line)."""
     path = Path(path)

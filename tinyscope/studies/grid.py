@@ -22,16 +22,15 @@ Every configuration is checked before anything is built: options, regions, and w
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from tinyscope.errors import InputError, TinyscopeError
-from tinyscope.firmware.config import BuildConfig
+from tinyscope.firmware.config import DEFAULTS, OPTIONS, BuildConfig, config_from_values, parse_place
 from tinyscope.firmware.firmware import check_config
-from tinyscope.firmware.options import parse_place
 from tinyscope.plan.analyze import ModelFigures
-from tinyscope.targets import load_target
+from tinyscope.targets import DEFAULT_TARGET, load_target
 from tinyscope.targets.memory_map import Target
 
 if TYPE_CHECKING:
@@ -74,10 +73,9 @@ def resolve_roles(place: dict[str, str], target: Target) -> dict[str, str]:
             for what, region in place.items()}
 
 
-def _run(name: str, target: str, place: str, icache: bool = True, dcache: bool = True, libc: str = "nano",
-         opt: str = "-O3") -> Run:
-    regions = resolve_roles(parse_place(place), load_target(target))
-    return Run(name, BuildConfig(target=target, place=regions, icache=icache, dcache=dcache, libc=libc, opt=opt))
+def _run(name: str, config: BuildConfig) -> Run:
+    """A run of ``config`` with every ``@role`` in its placement resolved on its board."""
+    return Run(name, replace(config, place=resolve_roles(config.place, load_target(config.target))))
 
 
 PRESETS = {
@@ -91,30 +89,22 @@ PRESETS = {
 }
 
 
-def preset_runs(name: str, target: str = "stm32h743") -> tuple[list[Run], list[str]]:
+def preset_runs(name: str, target: str = DEFAULT_TARGET) -> tuple[list[Run], list[str]]:
     """The runs of a preset on ``target`` and a note for each configuration the board cannot have."""
     if name not in PRESETS:
         raise InputError(f"unknown preset {name!r} ({' or '.join(PRESETS)})")
     runs, skipped = [], []
     for run_name, place, opts in PRESETS[name]:
         try:
-            runs.append(_run(run_name, target, place, **opts))
+            runs.append(_run(run_name, BuildConfig(target=target, place=parse_place(place), **opts)))
         except RoleError as exc:
             skipped.append(f"{run_name}: left out ({exc})")
     return runs, skipped
 
 
-def preset(name: str, target: str = "stm32h743") -> list[Run]:
+def preset(name: str, target: str = DEFAULT_TARGET) -> list[Run]:
     """``seed``: the 2020 study's seven configurations; ``memcpy``: configuration 1 with both nanos."""
     return preset_runs(name, target)[0]
-
-
-def _onoff(v, key: str, where: str) -> bool:
-    if v in (True, "on"):
-        return True
-    if v in (False, "off"):
-        return False
-    raise InputError(f"{where}: {key} must be on or off, not {v!r}")
 
 
 def read_grid_runs(path: Path) -> list:
@@ -133,25 +123,32 @@ def read_grid_runs(path: Path) -> list:
     return runs
 
 
-def load_grid(path: Path, target: str = "stm32h743") -> list[Run]:
-    runs = read_grid_runs(path)
+KEYS = {o.key: name for name, o in OPTIONS.items()}  # a grid key -> the BuildConfig field it sets
+
+
+def load_grid(path: Path, target: str = DEFAULT_TARGET) -> list[Run]:
+    """The runs of a model grid: every key is a build option (``name`` aside); a relative ``input``
+    is relative to the grid file. The whole grid is checked before anything is built."""
+    path = Path(path)
     out = []
-    known = {"name", "target", "place", "icache", "dcache", "libc", "opt"}
-    for i, r in enumerate(runs):
+    for i, r in enumerate(read_grid_runs(path)):
         where = f"{path}: run {i + 1}"
         if not isinstance(r, dict):
             raise InputError(f"{where}: expected a [[run]] table")
-        extra = set(r) - known
+        keys = {k.replace("_", "-"): v for k, v in r.items()}
+        extra = set(keys) - set(KEYS) - {"name"}
         if extra:
-            raise InputError(f"{where}: unknown keys {', '.join(sorted(extra))} (known: {', '.join(sorted(known))})")
-        for k in ("name", "target", "place", "libc", "opt"):
-            if k in r and not isinstance(r[k], str):
-                raise InputError(f"{where}: {k} must be a string, not {type(r[k]).__name__}")
+            raise InputError(f"{where}: unknown keys {', '.join(sorted(extra))} "
+                             f"(known: name, {', '.join(sorted(KEYS))})")
+        name = keys.pop("name", f"run {i + 1}")
+        if not isinstance(name, str):
+            raise InputError(f"{where}: name must be a string, not {type(name).__name__}")
+        if isinstance(keys.get("input"), str) and not Path(keys["input"]).is_absolute():
+            keys["input"] = str(path.parent / keys["input"])
         try:
-            run = _run(r.get("name", f"run {i + 1}"), r.get("target", target), r.get("place", ""),
-                       _onoff(r.get("icache", "on"), "icache", where), _onoff(r.get("dcache", "on"), "dcache", where),
-                       r.get("libc", "nano"), r.get("opt", "-O3"))
-            check_config(run.config)  # the whole grid is checked before anything is built
+            run = _run(name, config_from_values({KEYS[k]: v for k, v in keys.items()}, where,
+                                                replace(DEFAULTS, target=target)))
+            check_config(run.config)
         except TinyscopeError as exc:
             msg = str(exc)
             raise InputError(msg if msg.startswith(str(path)) else f"{where}: {msg}") from None
