@@ -24,11 +24,13 @@ if TYPE_CHECKING:
     from tinyscope.api.study import study
     from tinyscope.api.validate import validate
     from tinyscope.errors import TinyscopeError
+    from tinyscope.firmware.config import BuildConfig
     from tinyscope.frontend import load
     from tinyscope.plan.analyze import analyze
 
 _LAZY = {"TinyscopeError": "tinyscope.errors", "load": "tinyscope.frontend", "analyze": "tinyscope.plan.analyze",
-         "validate": "tinyscope.api", "run": "tinyscope.api", "study": "tinyscope.api"}
+         "validate": "tinyscope.api", "run": "tinyscope.api", "study": "tinyscope.api",
+         "BuildConfig": "tinyscope.firmware.config"}
 
 
 def __getattr__(name: str) -> Any:
@@ -37,4 +39,4 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module 'tinyscope' has no attribute {name!r}")
 
 
-__all__ = ["__version__", "TinyscopeError", "analyze", "load", "run", "study", "validate"]
+__all__ = ["__version__", "BuildConfig", "TinyscopeError", "analyze", "load", "run", "study", "validate"]

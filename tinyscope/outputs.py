@@ -22,6 +22,9 @@ PROFILE_FILES = {"run": "run.json", "functions": "functions.csv", "layers": "lay
                  "blocks": "hotblocks.json", "trace": "trace.json", "folded": "stacks.folded", "sim": "sim.npz",
                  "timeline_png": "timeline.png", "timeline_svg": "timeline.svg",
                  "speedscope": "profile.speedscope.json", "callgrind": "callgrind.out", "report": "report.html"}
+# A study folder's files (docs/profile-files.md): study writes them, report reads them.
+STUDY_FILES = {"json": "study.json", "csv": "study.csv", "chart": "study.png", "report": PROFILE_FILES["report"],
+               "log": "results.jsonl"}
 
 
 def check_folder(dest: str | Path, option: str = "-o") -> Path:

@@ -10,6 +10,14 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
+from tinyscope.targets import armv7m
+
+# The addresses and semihosting numbers the snippets use, from the one table the harness and simulator use.
+FACTS = {"cpacr": armv7m.REGISTERS["SCB_CPACR"][0], "cyccnt": armv7m.REGISTERS["DWT_CYCCNT"][0],
+         "stim0": armv7m.REGISTERS["ITM_STIM0"][0], "ccr": armv7m.REGISTERS["SCB_CCR"][0],
+         "sys_exit": armv7m.SYS_OPS["SYS_EXIT"], "app_exit": armv7m.ADP_STOPPED_APPLICATION_EXIT,
+         "bkpt": armv7m.SEMIHOSTING_BKPT}
+
 LINKER = """
 ENTRY(Reset_Handler)
 MEMORY { FLASH (rx) : ORIGIN = 0x08000000, LENGTH = 2M
@@ -34,14 +42,14 @@ Fault:
     .type Reset_Handler, %function
     .thumb_func
 Reset_Handler:
-    ldr r1, =0xE000ED88      @ CPACR: FPU on
+    ldr r1, ={cpacr:#x}      @ CPACR: FPU on
     ldr r2, [r1]
     orr r2, r2, #(0xF << 20)
     str r2, [r1]
     {caches}
     ldr r7, =0x20001000      @ DTCM data
     ldr r6, =0x24001000      @ AXI SRAM data
-    ldr r8, =0xE0001004      @ DWT CYCCNT
+    ldr r8, ={cyccnt:#x}      @ DWT CYCCNT
     vmov.f32 s1, #1.0
     vmov.f32 s3, #1.0
     vmov.f32 s4, #1.0
@@ -53,17 +61,17 @@ Reset_Handler:
 {body}
     ldr r10, [r8]
     sub r0, r10, r9
-    ldr r1, =0xE0000000
+    ldr r1, ={stim0:#x}
     str r0, [r1]
-    movs r0, #0x18
-    ldr r1, =0x20026
-    bkpt 0xab
+    movs r0, #{sys_exit:#x}
+    ldr r1, ={app_exit:#x}
+    bkpt {bkpt:#x}
     .ltorg
 {extra}
 """
 
 CACHES_ON = """
-    ldr r1, =0xE000ED14
+    ldr r1, ={ccr:#x}
     ldr r2, [r1]
     orr r2, r2, #(3 << 16)
     str r2, [r1]
@@ -76,7 +84,8 @@ def build(tmp: Path, name: str, body: str, setup: str = "", caches: bool = False
           code: str = "itcm") -> Path:
     """``code`` = "itcm" (zero-wait fetch: pipeline tests) or "flash" (I-side tests)."""
     src = tmp / f"{name}.S"
-    src.write_text(TEMPLATE.format(body=body, setup=setup, caches=CACHES_ON if caches else "", extra=extra))
+    src.write_text(TEMPLATE.format(body=body, setup=setup, caches=CACHES_ON.format(**FACTS) if caches else "",
+                                   extra=extra, **FACTS))
     ld = tmp / f"snippet_{code}.ld"
     ld.write_text(LINKER.replace("> CODE", "> ITCM" if code == "itcm" else "> FLASH"))
     elf = tmp / f"{name}.elf"

@@ -14,8 +14,6 @@ from tinyscope import reference
 from tinyscope.errors import ModelError, UnsupportedError
 from tinyscope.ir import OpType
 
-from ..conftest import shared_model
-
 DATA = Path(__file__).resolve().parent.parent / "data" / "keras"
 
 
@@ -39,14 +37,6 @@ def test_batchnorm_dropout_and_activations_fold_away():
     assert dw.attrs.padding == (1, 1, 1, 1)
     conv = g.ops[0]
     assert conv.attrs.padding == (1, 0, 1, 2)  # the ZeroPadding2D, folded into the conv
-
-
-def test_study_model_imports_with_the_study_figures():
-    g = tinyscope.load(shared_model("mnist_cnn.h5"))
-    assert sum(t.size for t in g.tensors.values() if t.is_const) == 93_322
-    digit = np.loadtxt(shared_model("mnist_digit2.csv"), delimiter=",", dtype=np.float32)
-    out = reference.run(g, [digit.reshape(1, 28, 28, 1)])[0]
-    assert int(out.argmax()) == 2 and out.max() > 0.99
 
 
 def _h5_with_config(path: Path, config: dict) -> Path:

@@ -41,18 +41,6 @@ def test_pytorch_flatten_and_batchnorm1d_fold_away():
     assert [op.type for op in mlp.ops] == [OpType.FULLY_CONNECTED, OpType.FULLY_CONNECTED]  # BN in the first
 
 
-def test_cntk_style_mnist_matches_onnxruntime():
-    import onnxruntime as ort
-
-    g = tinyscope.load(DATA / "cntk_mnist.onnx")
-    x = np.random.default_rng(0).standard_normal((1, 1, 12, 12)).astype(np.float32)
-    sess = ort.InferenceSession(str(DATA / "cntk_mnist.onnx"), providers=["CPUExecutionProvider"])
-    want = sess.run(None, {"Input3": x})[0]
-    got = reference.run(g, [x.transpose(0, 2, 3, 1)])[0]
-    assert np.abs(got - want).max() < 1e-5
-    assert [op.type for op in g.ops].count(OpType.FULLY_CONNECTED) == 1
-
-
 def _mlp(path: Path, dims, nodes_after=()) -> Path:
     w = numpy_helper.from_array(np.ones((4, 3), np.float32), "w")
     nodes = [helper.make_node("MatMul", ["x", "w"], ["y"], name="mm"), *nodes_after]

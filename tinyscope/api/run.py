@@ -14,11 +14,10 @@ from tinyscope.firmware.firmware import Firmware
 from tinyscope.firmware.protocol import HarnessOutput, parse_output
 from tinyscope.frontend import load
 from tinyscope.ir.graph import Graph
-from tinyscope.outputs import check_folder, staged_folder
+from tinyscope.outputs import PROFILE_FILES, check_folder, staged_folder
 from tinyscope.reference.metrics import Agreement, agreement
 
 ENGINES = ("sim", "qemu")  # sim: the Cortex-M7 timing simulator; qemu: functional only (mps2-an500)
-RUN_FILE = "run.json"
 
 
 @dataclass
@@ -94,5 +93,5 @@ def run(model: str | Graph, config: BuildConfig | None = None, engine: str = "si
                        ram_figures(fw.elf, fw.target), simulator)
     if output is not None:
         with staged_folder(Path(output)) as tmp:
-            (tmp / RUN_FILE).write_text(json.dumps(result.to_json(), indent=2), encoding="utf-8")
+            (tmp / PROFILE_FILES["run"]).write_text(json.dumps(result.to_json(), indent=2), encoding="utf-8")
     return result

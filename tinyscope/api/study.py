@@ -19,12 +19,10 @@ from pathlib import Path
 from tinyscope.errors import InputError
 from tinyscope.firmware.config import resolve_target
 from tinyscope.frontend import EXTENSIONS, load
-from tinyscope.outputs import check_folder
+from tinyscope.outputs import STUDY_FILES, check_folder
 from tinyscope.plan.analyze import analyze
 from tinyscope.studies.grid import PRESETS, Run, check_fit, load_grid, preset_runs, read_grid_runs
 from tinyscope.targets import DEFAULT_TARGET
-
-STUDY_FILES = {"json": "study.json", "csv": "study.csv", "chart": "study.png", "report": "report.html"}
 
 
 @dataclass

@@ -18,7 +18,7 @@ from tinyscope.firmware.options import (
     forced_cache,
     given_options,
 )
-from tinyscope.outputs import check_folder
+from tinyscope.outputs import PROFILE_FILES, check_folder
 
 
 class ProfileCommand(Command):
@@ -74,7 +74,7 @@ def _write_and_show(p, args: argparse.Namespace, render) -> None:
     from tinyscope.profile import write_profile
     from tinyscope.report.html import write_html
 
-    files = write_profile(p, args.output, finish=lambda tmp: write_html(tmp, tmp / "report.html"))
+    files = write_profile(p, args.output, finish=lambda tmp: write_html(tmp, tmp / PROFILE_FILES["report"]))
     if args.json:
         out(json.dumps(p.summary(), indent=2))
     else:

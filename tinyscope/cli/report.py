@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 from tinyscope.cli.base import Command, out
+from tinyscope.outputs import PROFILE_FILES
 from tinyscope.report.html import write_html
 
 
@@ -25,7 +26,7 @@ class ReportCommand(Command):
         if args.folder.suffix.lower() == ".npz":
             path = _saved_report(args.folder, args.output or args.folder.with_suffix(".html"))
         else:
-            path = write_html(args.folder, args.output or args.folder / "report.html")
+            path = write_html(args.folder, args.output or args.folder / PROFILE_FILES["report"])
         out(json.dumps({"report": str(path.resolve())}) if args.json else str(path.resolve()))
         return 0
 

@@ -9,7 +9,7 @@ import numpy as np
 from tinyscope.codegen.cnames import comment, string_literal
 from tinyscope.codegen.layers import CTYPE, EMITTERS, Call, Consts, check_supported
 from tinyscope.errors import ModelError
-from tinyscope.ir.graph import Graph, Tensor
+from tinyscope.ir.graph import DType, Graph, Tensor
 from tinyscope.plan.analyze import analyze
 from tinyscope.plan.arena import plan_arena
 from tinyscope.plan.schedule import schedule
@@ -32,7 +32,7 @@ def _value(v: object) -> str:
 
 
 def _array_values(a: np.ndarray, ctype: str, source: str) -> str:
-    if ctype == "float":
+    if ctype == CTYPE[DType.FLOAT32]:
         if not np.all(np.isfinite(a)):
             raise ModelError(f"constant {source[:80]!r} holds values that are not finite (NaN or infinity)")
         items = [f"{float(v)!r}f" for v in a]  # repr of the float32 value round-trips exactly
@@ -123,7 +123,10 @@ def render(graph: Graph, name: str, split_weights: bool = False) -> Rendered:
 
         def arg(tensor: str, const: bool, untyped: bool = untyped) -> str:
             p = ptr(tensor, const)
-            return p.replace("float *", "void *").replace("int8_t *", "void *") if untyped else p
+            if untyped:
+                for ct in CTYPE.values():
+                    p = p.replace(f"{ct} *", "void *")
+            return p
 
         if call.function == "ts_concat":  # any number of inputs, in the op's order: an array of pointers
             args = ["(const void *const[]){" + ", ".join(arg(t, True) for t in s.main.inputs) + "}"]

@@ -26,6 +26,7 @@ import onnx
 
 from tinyscope.errors import ModelError, ShapeError, UnsupportedError
 from tinyscope.ir.builder import GraphBuilder
+from tinyscope.ir.fixedpoint import round_half_away
 from tinyscope.ir.graph import DType, Graph, Quant
 from tinyscope.ir.ops import (
     INT8_UNARY_FNS,
@@ -678,7 +679,7 @@ def _fold_qdq(graph: Graph, qconsts: dict[str, _QConst]) -> Graph:
                 if op.inputs[2] not in qconsts:  # no bias in the model: quantize the (zero) float one
                     in_q = g.tensors[deqs[0].inputs[0]].quant
                     bscale = np.float64(in_q.scale[0]) * qconsts[op.inputs[1]].quant.scale.astype(np.float64)
-                    qb = np.round(g.tensors[op.inputs[2]].data / bscale).astype(np.int32)
+                    qb = round_half_away(g.tensors[op.inputs[2]].data / bscale).astype(np.int32)
                     qconsts[op.inputs[2]] = _QConst(qb, Quant.make(bscale.astype(np.float32), 0,
                                                                    0 if bscale.size > 1 else None))
             q_op = users[0]

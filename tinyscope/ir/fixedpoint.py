@@ -22,8 +22,9 @@ INT32_MAX = 2**31 - 1
 def round_half_away(x):
     """std::round (TFLite's rounding everywhere a float becomes an integer): half away from zero.
     numpy's and Python's round() are half to even, so neither may be used for this."""
-    a = np.asarray(x, dtype=np.float64)
-    r = np.sign(a) * np.floor(np.abs(a) + 0.5)
+    a = np.asarray(x, dtype=np.float64)  # exact for float32 inputs too
+    t = np.trunc(a)
+    r = t + np.where(np.abs(a - t) >= 0.5, np.sign(a), 0.0)  # a - t is exact: no floor(a + 0.5) carry
     return int(r) if np.ndim(x) == 0 and not isinstance(x, np.ndarray) else r
 
 
@@ -158,7 +159,7 @@ def unary_table(fn: str, alpha: float, qi: Quant, qo: Quant) -> np.ndarray:
                      multiply_by_quantized_multiplier(d, ma, sha)) + zo
     elif fn in ("logistic", "tanh"):
         deq = np.float32(qi.scale[0]) * (v - zi).astype(np.float32)
-        y = np.round(unary_float(fn, deq) * (np.float32(1.0) / np.float32(qo.scale[0]))).astype(np.int64) + zo
+        y = round_half_away(unary_float(fn, deq) * (np.float32(1.0) / np.float32(qo.scale[0]))).astype(np.int64) + zo
     else:
         raise ValueError(f"no int8 table for {fn!r}")
     return np.clip(y, -128, 127).astype(np.int8)

@@ -12,6 +12,7 @@ from collections.abc import Callable
 import numpy as np
 
 from tinyscope.ir import fixedpoint as fx
+from tinyscope.ir.fixedpoint import round_half_away
 from tinyscope.ir.graph import DType, Op, Tensor
 from tinyscope.ir.ops import Clamp, OpType
 
@@ -186,8 +187,7 @@ def pad(op: Op, t: list[Tensor], args: list[np.ndarray], out: Tensor) -> np.ndar
 def quantize(op: Op, t: list[Tensor], args: list[np.ndarray], out: Tensor) -> np.ndarray:
     """TFLite Quantize: round half away from zero of x / scale, plus zero point, saturated."""
     v = args[0].astype(np.float32) / np.float32(out.quant.scale[0])
-    r = np.sign(v) * np.floor(np.abs(v) + np.float32(0.5))
-    return np.clip(r + int(out.quant.zero_point[0]), -128, 127).astype(np.int8)
+    return np.clip(round_half_away(v) + int(out.quant.zero_point[0]), -128, 127).astype(np.int8)
 
 
 def dequantize(op: Op, t: list[Tensor], args: list[np.ndarray], out: Tensor) -> np.ndarray:

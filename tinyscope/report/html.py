@@ -23,7 +23,7 @@ from markupsafe import Markup
 
 from tinyscope.errors import InputError
 from tinyscope.outputs import PROFILE_FILES as F
-from tinyscope.outputs import staged_folder
+from tinyscope.outputs import STUDY_FILES, staged_folder
 from tinyscope.report.names import short_names
 from tinyscope.report.regions import hot_regions
 from tinyscope.sim.result import STALL_KINDS
@@ -339,7 +339,7 @@ def profile_view(folder: Path, prefix: str = "") -> dict:
         "stall_total": stall_total, "figures": {f"{prefix}{k}": v for k, v in figures.items()},
         "has": {k: k in figures for k in ("layer-cycles", "layer-misses", "stalls-fn", "stalls-layer", "miss-rates",
                                           "timeline", "flame")},
-        "files": sorted(p.name for p in folder.iterdir() if p.is_file() and p.name != "report.html"),
+        "files": sorted(p.name for p in folder.iterdir() if p.is_file() and p.name != F["report"]),
     }
 
 
@@ -384,8 +384,8 @@ def _assets(figures: dict) -> dict:
 def render_html(folder: Path, out: Path | None = None) -> str:
     """The report of ``folder``; links to other files are relative to ``out`` (default: in ``folder``)."""
     folder = Path(folder)
-    if (folder / "study.json").is_file():
-        study = _json(folder / "study.json", {})
+    if (folder / STUDY_FILES["json"]).is_file():
+        study = _json(folder / STUDY_FILES["json"], {})
         title = f"tinyscope study: {study.get('model', '?')}"
         runs = []
         figures: dict[str, dict] = {}
@@ -398,9 +398,9 @@ def render_html(folder: Path, out: Path | None = None) -> str:
                 view = profile_view(run_folder, prefix=f"run{i + 1}-")
                 figures.update(view["figures"])
             link = None
-            if (run_folder / "report.html").is_file():  # relative to where this report is written
+            if (run_folder / F["report"]).is_file():  # relative to where this report is written
                 base = folder.resolve() if out is None else Path(out).resolve().parent
-                link = os.path.relpath((run_folder / "report.html").resolve(), base)
+                link = os.path.relpath((run_folder / F["report"]).resolve(), base)
             runs.append({"name": r.get("name", f"run {i + 1}"), "ok": r.get("ok"), "error": r.get("error"),
                          "view": view, "link": link, "index": i + 1})
         rows = study.get("rows", [])

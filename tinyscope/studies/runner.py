@@ -20,6 +20,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from tinyscope.errors import InputError, TinyscopeError
+from tinyscope.outputs import PROFILE_FILES, STUDY_FILES
 from tinyscope.studies.grid import Run
 
 PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
@@ -43,7 +44,7 @@ def run_one(model: str, run: Run, out: str, timing_mode: str = "instr") -> dict:
                             timing_mode=timing_mode)
         else:
             p = run_profile(model, run.config, timing_mode=timing_mode)
-        write_profile(p, Path(out), finish=lambda tmp: write_html(tmp, tmp / "report.html"))
+        write_profile(p, Path(out), finish=lambda tmp: write_html(tmp, tmp / PROFILE_FILES["report"]))
         s = p.summary()
         # a firmware run has no model, so no reference to agree with; it ends with its own exit status
         exit_code = p.result.exit_code if firmware else 0
@@ -148,7 +149,7 @@ def run_grid(model: str, runs: list[Run], out: Path, workers: int = 2, scheduler
 
 def _run_grid(model: str, runs: list[Run], out: Path, workers: int, scheduler: str | None,
               on_result: Callable[[dict], None] | None, timing_mode: str) -> list[dict]:
-    log = out / "results.jsonl"
+    log = out / STUDY_FILES["log"]
     done = {r["key"]: r for r in read_log(log) if r.get("ok")}
     if log.exists() and not log.read_bytes().endswith(b"\n") and log.stat().st_size:
         with log.open("a") as f:

@@ -11,12 +11,13 @@ import tomllib
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 from tinyscope.errors import InputError
 from tinyscope.targets.memory_map import (
     TIMING_FIELDS,
     Accelerator,
+    Bus,
     CacheGeometry,
     MemoryMap,
     Peripheral,
@@ -173,8 +174,8 @@ def _region(d: dict[str, Any], where: str) -> Region:
     except KeyError as exc:
         raise InputError(f"{where}: missing {exc.args[0]}") from None
     base, size = _int(d, "base", where), _int(d, "size", where, low=1)
-    if kind not in ("flash", "ram") or bus not in ("itcm", "dtcm", "axi", "ahb"):
-        raise InputError(f"{where}: kind must be flash|ram and bus itcm|dtcm|axi|ahb")
+    if kind not in ("flash", "ram") or bus not in get_args(Bus):
+        raise InputError(f"{where}: kind must be flash|ram and bus {'|'.join(get_args(Bus))}")
     if not d.get("source"):
         raise InputError(f"{where}: base and size need a source")
     timing = {k: _int(d, k, where, 0) for k in TIMING_FIELDS if k in d}

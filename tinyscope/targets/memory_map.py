@@ -24,9 +24,12 @@ _DEFAULT_POLICY: list[tuple[int, int, CachePolicy]] = [
 ]
 
 
+TCM_BUSES: tuple[Bus, ...] = ("itcm", "dtcm")  # the core's tightly coupled memories
+
+
 def default_policy(base: int, bus: str) -> CachePolicy:
     """The cache policy the default memory map gives ``base``; TCM is never cached."""
-    if bus in ("itcm", "dtcm"):
+    if bus in TCM_BUSES:
         return "none"
     for lo, hi, policy in _DEFAULT_POLICY:
         if lo <= base <= hi:
@@ -108,7 +111,7 @@ class Region:
     @property
     def zero_wait(self) -> bool:
         """A TCM with no accelerator in front: the core reaches it without stalls."""
-        return self.bus in ("itcm", "dtcm") and self.accel is None
+        return self.bus in TCM_BUSES and self.accel is None
 
     @property
     def estimate(self) -> bool:

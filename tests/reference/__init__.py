@@ -1,0 +1,1 @@
+"""The reference tier: tinyscope against other runtimes (LiteRT, onnxruntime) and the shared models."""
