@@ -94,6 +94,19 @@ def _names(attr: object, what: str) -> list[str]:
     return [_text(v, what) for v in np.asarray(attr, dtype=object).ravel()]
 
 
+_JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
+_JSON_BRACKET = re.compile(r"[\[\]{}]")
+
+
+def _json_depth(raw: str) -> int:
+    """The deepest bracket nesting of JSON text (strings skipped), found without recursion."""
+    brackets = "".join(m.group() for m in _JSON_BRACKET.finditer(_JSON_STRING.sub("", raw)))
+    if not brackets:
+        return 0
+    steps = np.frombuffer(brackets.encode("ascii"), np.uint8)
+    return int(np.cumsum(np.where((steps == ord("[")) | (steps == ord("{")), 1, -1)).max())
+
+
 def _parse_config(path: Path, raw: object) -> dict:
     """The model config: UTF-8 JSON text of bounded size and depth, an object at the top."""
     if isinstance(raw, np.ndarray) and raw.shape == ():
@@ -112,6 +125,9 @@ def _parse_config(path: Path, raw: object) -> dict:
     if len(raw) > MAX_CONFIG_BYTES:
         raise ModelError(f"{path}: the model config is {len(raw):,} characters long (at most "
                          f"{MAX_CONFIG_BYTES:,})")
+    if _json_depth(raw) > MAX_CONFIG_DEPTH:  # before json.loads, whose recursion depends on the process's limit
+        raise ModelError(f"{path}: the model config nests too deeply to be a model (more than {MAX_CONFIG_DEPTH} "
+                         "levels)")
     try:
         config = json.loads(raw)
     except RecursionError:

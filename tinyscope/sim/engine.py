@@ -75,11 +75,10 @@ from tinyscope.sim.result import (
     switch_contexts,
 )
 from tinyscope.targets import Target, load_target
+from tinyscope.targets.armv7m import ADP_STOPPED_APPLICATION_EXIT, PPB_BASE, PPB_SIZE
 from tinyscope.targets.core import load_core
 
-PPB_BASE, PPB_SIZE = 0xE000_0000, 0x10_0000
-SYST_CSR, NVIC_ISER = 0xE010, 0xE100  # PPB offsets: SysTick control, NVIC set-enable registers
-EXIT_OK = 0x20026  # ADP_Stopped_ApplicationExit
+EXIT_OK = ADP_STOPPED_APPLICATION_EXIT
 OUTPUT_CAP = 16 << 20  # console characters a run may write
 TT_HANDLES = (3, 1, 2)  # SYS_OPEN(":tt") by mode / 4: read, write (stdout), append (stderr); all the console
 EXCEPTIONS = {1: "undefined instruction", 2: "SVC", 3: "prefetch abort (instruction fetch fault)",

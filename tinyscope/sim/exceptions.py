@@ -42,17 +42,16 @@ from unicorn.arm_const import (
     UC_ARM_REG_XPSR,
 )
 
-from tinyscope.targets.armv7m import REGISTERS
+from tinyscope.targets.armv7m import REGISTERS, SCS_BASE
 
 SVCALL, PENDSV, SYSTICK, HARDFAULT = 11, 14, 15, 3
 NAMES = {SVCALL: "SVCall", PENDSV: "PendSV", SYSTICK: "SysTick", HARDFAULT: "HardFault"}
 ENTRY_CYCLES = 12  # Cortex-M7 TRM (DDI 0489F) 3.3: 12-cycle interrupt latency
 EXIT_CYCLES = 12  # estimate: the TRM gives no exit figure; taken equal to entry
-SYST_PAGE, SCB_PAGE, PAGE = 0xE000E000, 0xE000EC00, 0x400
+SYST_PAGE, SCB_PAGE, PAGE = SCS_BASE, SCS_BASE + 0xC00, 0x400
 SYST_CSR, SYST_RVR, SYST_CVR = (REGISTERS[k][0] for k in ("SYST_CSR", "SYST_RVR", "SYST_CVR"))
 ICSR, VTOR = REGISTERS["SCB_ICSR"][0], REGISTERS["SCB_VTOR"][0]
-NVIC_ISER = 0xE000E100  # interrupt set-enable registers (Armv7-M ARM B3.4.4)
-SHPR2, SHPR3 = 0xE000ED1C, 0xE000ED20  # system handler priorities (Armv7-M ARM B3.2.11-12)
+NVIC_ISER, SHPR2, SHPR3 = (REGISTERS[k][0] for k in ("NVIC_ISER0", "SCB_SHPR2", "SCB_SHPR3"))
 PENDSVSET, PENDSVCLR, PENDSTSET, PENDSTCLR = 1 << 28, 1 << 27, 1 << 26, 1 << 25
 CHUNK = 4_000_000  # instructions between checks for a loop that cannot end
 _FRAME = [UC_ARM_REG_R0 + k for k in range(4)] + [UC_ARM_REG_R12, UC_ARM_REG_LR]

@@ -34,6 +34,8 @@ from numba.extending import intrinsic
 from unicorn.arm_const import UC_ARM_REG_EPSR
 from unicorn.unicorn_py3.unicorn import uclib
 
+from tinyscope.targets.armv7m import CCR_DIV_0_TRP, CCR_UNALIGN_TRP, PPB_BASE, REGISTERS, SCS_BASE
+
 for _name in ("uc_reg_write", "uc_reg_read", "uc_emu_stop"):
     llvm.add_symbol(f"tinyscope_{_name}", ctypes.cast(getattr(uclib, _name), ctypes.c_void_p).value)
 
@@ -48,13 +50,12 @@ VIEW = 1 << 40
 
 # fault codes in X[X_FAULT]
 FAULT_DIV0, FAULT_UNALIGNED = 1, 2
-CCR_UNALIGN_TRP, CCR_DIV_0_TRP = 1 << 3, 1 << 4
 REQ_UNALIGN, REQ_DIV = 1, 2  # X[X_REQ]: hooks the engine must add before resuming
 CCR_RESET = 0x200  # STKALIGN (Armv7-M ARM B3.2.8; the M7 resets with 8-byte stack alignment on)
 EPSR_T = 1 << 24
 F_IN_IT = 1 << 20  # decode flag (beside decode.F_*): the instruction may sit in an IT block
-SCS_OFFSET = 0xE000  # scs_read/scs_write serve 0xE000E000 and up; the timing callbacks take PPB offsets
-CCR_OFFSET = 0xED14
+SCS_OFFSET = SCS_BASE - PPB_BASE  # scs_read/scs_write serve the SCS and up; the timing callbacks take PPB offsets
+CCR_OFFSET = REGISTERS["SCB_CCR"][0] - PPB_BASE
 
 
 def new_state(divs: list[tuple[int, int]], trace_cap: int = 0) -> np.ndarray:

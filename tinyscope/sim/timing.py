@@ -74,6 +74,7 @@ from tinyscope.sim.decode import (
     R_STORE,
 )
 from tinyscope.sim.native import F_IN_IT, _uc_emu_stop, _uc_reg_read, clear_it_state
+from tinyscope.targets.armv7m import PPB_BASE
 
 MAX_RANGES = 4
 FILL_FIELDS = 6  # line, time the critical beat arrives, critical beat, CPU cycles per beat, log2 beat bytes, beats
@@ -1018,7 +1019,7 @@ def mem_hook(uc, access, address, size, value, user):
         if idx < 0 or (S[S[L.O_DEC] + idx * NF + D_FLAGS] & F_IN_IT) != 0:
             clear_it_state(uc)  # unicorn leaves stale IT bits after a hooked access in an IT block: see native.py
     addr = np.int64(address)
-    if addr >= 0xE0000000:
+    if addr >= PPB_BASE:
         return
     r = _region(S, addr)
     if r < 0 or S[r + R_KIND] == 0:

@@ -9,6 +9,7 @@ includes, so C never spells an address or an operation number itself.
 from __future__ import annotations
 
 PPB_BASE, PPB_SIZE = 0xE000_0000, 0x10_0000
+SCS_BASE = 0xE000_E000  # the System Control Space: SysTick, NVIC, SCB
 
 # name -> (address, note)
 REGISTERS: dict[str, tuple[int, str]] = {
@@ -22,9 +23,12 @@ REGISTERS: dict[str, tuple[int, str]] = {
     "SYST_CSR": (0xE000_E010, "SysTick control and status"),
     "SYST_RVR": (0xE000_E014, "SysTick reload"),
     "SYST_CVR": (0xE000_E018, "SysTick current value"),
+    "NVIC_ISER0": (0xE000_E100, "interrupt set-enable, IRQs 0-31; ISERn at +4n (B3.4.4)"),
     "SCB_ICSR": (0xE000_ED04, "interrupt control and state"),
     "SCB_VTOR": (0xE000_ED08, "vector table offset"),
     "SCB_CCR": (0xE000_ED14, "configuration and control: bit 17 IC, 16 DC, 4 DIV_0_TRP, 3 UNALIGN_TRP"),
+    "SCB_SHPR2": (0xE000_ED1C, "system handler priority 2: SVCall (B3.2.11)"),
+    "SCB_SHPR3": (0xE000_ED20, "system handler priority 3: PendSV, SysTick (B3.2.12)"),
     "SCB_CFSR": (0xE000_ED28, "configurable fault status"),
     "SCB_CCSIDR": (0xE000_ED80, "cache size ID"),
     "SCB_CSSELR": (0xE000_ED84, "cache size selection"),
