@@ -30,6 +30,7 @@ OPTION_FIELDS = {
     "ReshapeOptions": [],
     "ConcatenationOptions": ["Axis", "FusedActivationFunction"],
     "LeakyReluOptions": ["Alpha"],
+    "PadOptions": [],
 }
 OPTION_TYPES = {getattr(Opt, name): name for name in OPTION_FIELDS}
 _FLOAT_FIELDS = {"Beta", "Alpha"}
@@ -307,5 +308,32 @@ def unary_int8(code: int, in_q=(0.05, -3), out_q=(1 / 256, -128), alpha: float |
         m.op(code, [x], [y])
     else:
         m.op(code, [x], [y], Opt.LeakyReluOptions, {"Alpha": alpha})
+    m.s["inputs"], m.s["outputs"] = [x], [y]
+    return m.s
+
+
+def pad_int8(seed: int = 5) -> dict:
+    """1x5x5x3 int8 -> PAD (top 1, bottom 2, left 0, right 1) -> conv 3x3 valid (4) and, beside it, PAD ->
+    max pool 2x2: a pad folded into a conv's window and one run as its own kernel."""
+    rng = np.random.default_rng(seed)
+    m = _Spec()
+    x = m.tensor("input", [1, 5, 5, 3], TT.INT8, quant=_q(0.02, -3))
+    pads = m.tensor("paddings", [4, 2], TT.INT32, np.array([[0, 0], [1, 2], [0, 1], [0, 0]], np.int32))
+    p = m.tensor("pad", [1, 8, 6, 3], TT.INT8, quant=_q(0.02, -3))
+    m.op(Op.PAD, [x, pads], [p], Opt.PadOptions, {})
+    ws = rng.uniform(0.005, 0.015, 4)
+    w = m.tensor("conv/w", [4, 3, 3, 3], TT.INT8, rng.integers(-127, 128, (4, 3, 3, 3)).astype(np.int8),
+                 _q(ws, [0] * 4, 0))
+    b = m.tensor("conv/b", [4], TT.INT32, rng.integers(-300, 300, 4).astype(np.int32), _q(0.02 * ws, [0] * 4))
+    c = m.tensor("conv", [1, 6, 4, 4], TT.INT8, quant=_q(0.05, 4))
+    m.op(Op.CONV_2D, [p, w, b], [c], Opt.Conv2DOptions,
+         {"Padding": 1, "StrideW": 1, "StrideH": 1, "FusedActivationFunction": 0, "DilationWFactor": 1,
+          "DilationHFactor": 1})
+    pads2 = m.tensor("paddings2", [4, 2], TT.INT32, np.array([[0, 0], [1, 1], [1, 1], [0, 0]], np.int32))
+    p2 = m.tensor("pad2", [1, 8, 6, 4], TT.INT8, quant=_q(0.05, 4))
+    m.op(Op.PAD, [c, pads2], [p2], Opt.PadOptions, {})
+    y = m.tensor("pool", [1, 4, 3, 4], TT.INT8, quant=_q(0.05, 4))
+    m.op(Op.MAX_POOL_2D, [p2], [y], Opt.Pool2DOptions,
+         {"Padding": 1, "StrideW": 2, "StrideH": 2, "FilterWidth": 2, "FilterHeight": 2, "FusedActivationFunction": 0})
     m.s["inputs"], m.s["outputs"] = [x], [y]
     return m.s

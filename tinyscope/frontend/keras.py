@@ -26,6 +26,8 @@ import h5py
 import numpy as np
 
 from tinyscope.errors import ModelError, ShapeError, TinyscopeError, UnsupportedError
+from tinyscope.frontend import hints
+from tinyscope.frontend.hints import with_hint
 from tinyscope.frontend.isolate import read_isolated
 from tinyscope.ir.builder import GraphBuilder
 from tinyscope.ir.graph import DType, Graph
@@ -745,7 +747,10 @@ CONVERTERS: dict[str, Converter] = {
 }
 ALIASES = {"Convolution2D": "Conv2D", "MaxPool2D": "MaxPooling2D", "AvgPool2D": "AveragePooling2D",
            "GlobalAvgPool2D": "GlobalAveragePooling2D", "GlobalMaxPool2D": "GlobalMaxPooling2D",
-           "SeparableConvolution2D": "SeparableConv2D"}
+           "SeparableConvolution2D": "SeparableConv2D",
+           # noise and dropout layers do nothing at inference, as Dropout
+           "SpatialDropout1D": "Dropout", "SpatialDropout2D": "Dropout", "GaussianDropout": "Dropout",
+           "GaussianNoise": "Dropout", "AlphaDropout": "Dropout", "ActivityRegularization": "Dropout"}
 
 
 def _problems(lay: Layer) -> list[str]:
@@ -757,7 +762,7 @@ def _problems(lay: Layer) -> list[str]:
         return [f"{lay.name!r} (Lambda: holds Python code, which tinyscope never runs)"]
     cls = ALIASES.get(lay.cls, lay.cls)
     if cls not in CONVERTERS:
-        return [f"{lay.name!r} ({lay.cls})"]
+        return [with_hint(hints.KERAS, lay.cls, f"{lay.name!r} ({lay.cls}")+ ")"]
     act = _activation_name(lay)
     if act is not None and act not in ACTIVATIONS and act not in UNARY_ACTIVATIONS and act != "softmax":
         out.append(f"{lay.name!r} ({lay.cls} with activation {act!r})")

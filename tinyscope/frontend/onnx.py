@@ -25,6 +25,8 @@ import numpy as np
 import onnx
 
 from tinyscope.errors import ModelError, ShapeError, UnsupportedError
+from tinyscope.frontend import hints
+from tinyscope.frontend.hints import with_hint
 from tinyscope.ir.builder import GraphBuilder
 from tinyscope.ir.fixedpoint import round_half_away
 from tinyscope.ir.graph import DType, Graph, Quant
@@ -649,8 +651,8 @@ CONVERTERS: dict[str, Callable] = {
 
 def _unsupported(path: Path, model) -> None:
     """Every operator the importer cannot convert, listed at once with its node."""
-    bad = [f"{n.op_type} (node {i} {n.name!r})" for i, n in enumerate(model.graph.node)
-           if n.op_type not in CONVERTERS or (n.domain not in ("", "ai.onnx"))]
+    bad = [with_hint(hints.ONNX, n.op_type, f"{n.op_type} (node {i} {n.name!r}") + ")"
+           for i, n in enumerate(model.graph.node) if n.op_type not in CONVERTERS or (n.domain not in ("", "ai.onnx"))]
     if bad:
         raise UnsupportedError(f"{path}: unsupported operators: {'; '.join(bad)}. "
                                f"Supported: {', '.join(sorted(CONVERTERS))}")

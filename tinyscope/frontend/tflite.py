@@ -24,6 +24,8 @@ from tflite.BuiltinOptions import BuiltinOptions
 from tflite.TensorType import TensorType
 
 from tinyscope.errors import ModelError, ShapeError, UnsupportedError
+from tinyscope.frontend import hints
+from tinyscope.frontend.hints import with_hint
 from tinyscope.ir.graph import DType, Graph, Op, Quant, Tensor
 from tinyscope.ir.ops import (
     NO_ACT,
@@ -37,11 +39,13 @@ from tinyscope.ir.ops import (
     NoAttrs,
     OpGroup,
     OpType,
+    PadAttrs,
     PoolAttrs,
     ReshapeAttrs,
     SoftmaxAttrs,
     UnaryAttrs,
 )
+from tinyscope.ir.passes import fold_pads
 from tinyscope.ir.shapes import same_padding_2d
 from tinyscope.ir.verify import check_quant, check_shape, verify
 
@@ -61,7 +65,7 @@ _REQUIRED_OPTIONS = {"CONV_2D", "DEPTHWISE_CONV_2D", "MAX_POOL_2D", "AVERAGE_POO
 _ARITY = {"CONV_2D": (2, 3), "DEPTHWISE_CONV_2D": (2, 3), "FULLY_CONNECTED": (2, 3), "MAX_POOL_2D": (1, 1),
           "AVERAGE_POOL_2D": (1, 1), "ADD": (2, 2), "RESHAPE": (1, 2), "SOFTMAX": (1, 1), "QUANTIZE": (1, 1),
           "DEQUANTIZE": (1, 1), "CONCATENATION": (2, 1024), "LOGISTIC": (1, 1), "TANH": (1, 1), "LEAKY_RELU": (1, 1),
-          "HARD_SWISH": (1, 1)}
+          "HARD_SWISH": (1, 1), "PAD": (2, 2)}
 
 
 class _Reader:
@@ -274,6 +278,18 @@ def _concatenation(r: _Reader, op, ins, out):
     return OpType.CONCATENATION, ConcatAttrs(axis % rank)
 
 
+def _pad(r: _Reader, op, ins, out):
+    """PAD of H and W only, by a constant [4, 2] paddings tensor: zeros (the zero point in int8), as a
+    conv's own padding fills."""
+    p = ins[1]
+    if not p.is_const or p.dtype is not DType.INT32 or p.shape != (4, 2):
+        raise UnsupportedError("PAD whose paddings are not a constant int32 [4, 2] tensor (NHWC only)")
+    pads = [[int(v) for v in row] for row in np.asarray(p.data).reshape(4, 2)]
+    if pads[0] != [0, 0] or pads[3] != [0, 0] or min(pads[1] + pads[2]) < 0:
+        raise UnsupportedError(f"PAD by {pads} (height and width only, not negative)")
+    return OpType.PAD, PadAttrs((pads[1][0], pads[1][1], pads[2][0], pads[2][1]))
+
+
 def _unary(fn: str):
     def convert(r: _Reader, op, ins, out):
         alpha = 0.0
@@ -301,6 +317,7 @@ CONVERTERS: dict[str, Converter] = {
     "RESHAPE": _reshape,
     "SOFTMAX": _softmax,
     "CONCATENATION": _concatenation,
+    "PAD": _pad,
     "LOGISTIC": _unary("logistic"),
     "TANH": _unary("tanh"),
     "LEAKY_RELU": _unary("leaky_relu"),
@@ -347,7 +364,8 @@ def _convert(path: Path, buf: bytes) -> Graph:
     r = _Reader(path, buf)
     sg = r.sg
     ops = [sg.Operators(i) for i in range(r.count(sg.OperatorsLength(), "operators"))]
-    bad = [f"{r.opname(op)} (operator {i}, output {r.names.get(op.Outputs(0), '?')!r})"
+    bad = [with_hint(hints.TFLITE, r.opname(op), f"{r.opname(op)} (operator {i}, output "
+                     f"{r.names.get(op.Outputs(0), '?')!r}") + ")"
            for i, op in enumerate(ops) if r.opname(op) not in CONVERTERS]
     if bad:
         raise UnsupportedError(f"{path}: unsupported operators: {'; '.join(bad)}. "
@@ -364,8 +382,8 @@ def _convert(path: Path, buf: bytes) -> Graph:
                              f"outputs ({lo}..{hi} inputs and an output expected)")
         out = r.tensor(int(op.Outputs(0)))
         kind, attrs = CONVERTERS[name](r, op, ins, out)
-        if kind is OpType.RESHAPE:
-            ins = ins[:1]  # the shape tensor is folded into the attributes
+        if kind in (OpType.RESHAPE, OpType.PAD):
+            ins = ins[:1]  # the shape or paddings tensor is folded into the attributes
         if ins and ins[0].dtype is DType.FLOAT32:
             ins = [_dequantized(t, g) if t.is_const and t.dtype is not DType.FLOAT32 else t for t in ins]
         if kind in OpGroup.WEIGHTED and len(ins) == 2:  # no bias: make a zero one
@@ -385,4 +403,4 @@ def _convert(path: Path, buf: bytes) -> Graph:
     g.outputs = [r.tensor(int(k)).name for k in (sg.OutputsAsNumpy() if sg.OutputsLength() else [])]
     for n in g.inputs + g.outputs:
         g.tensors.setdefault(n, r.tensors[[k for k, v in r.names.items() if v == n][0]])
-    return verify(g)
+    return fold_pads(verify(g))  # a PAD before a conv becomes the conv's own padding, as in the other importers

@@ -284,13 +284,13 @@ def _check_dtypes(graph: Graph, op, where: str) -> None:
     if op.type is OpType.UNARY and out.dtype is DType.INT8 and op.attrs.fn not in INT8_UNARY_FNS:
         raise UnsupportedError(f"{where}: int8 {op.attrs.fn} (int8: {', '.join(INT8_UNARY_FNS)}; "
                                f"{op.attrs.fn} runs in float32)")
-    if op.type is OpType.CONCATENATION and out.dtype is DType.INT8:
+    if op.type in (OpType.CONCATENATION, OpType.PAD) and out.dtype is DType.INT8:
         q = (float(out.quant.scale[0]), int(out.quant.zero_point[0]))
         for t in acts[:-1]:
             if (float(t.quant.scale[0]), int(t.quant.zero_point[0])) != q:
                 raise UnsupportedError(f"{where}: int8 input {t.name!r} is quantized differently from the output "
-                                       "(an int8 concatenation copies bytes; TFLite's int8 kernel has the same "
-                                       "rule)")
+                                       f"(an int8 {'concatenation' if op.type is OpType.CONCATENATION else 'pad'} "
+                                       "copies bytes; TFLite's int8 kernel has the same rule)")
 
 
 def _expect_types(where: str, got_in: DType, got_out: DType, want_in: DType, want_out: DType) -> None:
