@@ -17,7 +17,7 @@ pytestmark = [pytest.mark.sim, pytest.mark.skipif(shutil.which("arm-none-eabi-gc
 
 
 def test_overflow_is_counted_and_the_profile_grows_its_buffers(tmp_path, monkeypatch):
-    import tinyscope.profile as prof
+    import tinyscope.profile.capture as prof
 
     fw = build_firmware(load("zoo:tiny-dscnn"), tmp_path / "fw", BuildConfig())
     full = simulate(fw.elf, fw.target)
@@ -45,3 +45,27 @@ def test_overflow_is_counted_and_the_profile_grows_its_buffers(tmp_path, monkeyp
     from tinyscope.errors import SimError
     with pytest.raises(SimError, match="calls and returns"):
         prof.simulate_whole(fw.elf, fw.target, None)
+
+
+def test_an_elf_profile_is_captured_whole_and_a_cut_saved_run_is_refused(tmp_path, monkeypatch):
+    """profile FIRMWARE.elf grows its buffers as a model profile does; a saved run (sim --save) that
+    dropped events cannot be grown afterwards, so profiling it is refused with the counts."""
+    import tinyscope.profile.capture as cap
+    from tinyscope.errors import SimError
+    from tinyscope.profile.elf import profile_elf
+
+    fw = build_firmware(load("zoo:tiny-dscnn"), tmp_path / "fw", BuildConfig())
+    full = simulate(fw.elf, fw.target)
+    real, caps = cap.simulate, []
+
+    def small_first(*a, **k):
+        caps.append(k["events_cap"])
+        return real(*a, **({**k, "events_cap": 20} if len(caps) == 1 else k))
+
+    monkeypatch.setattr(cap, "simulate", small_first)
+    p = profile_elf(fw.elf, fw.target)
+    assert len(caps) == 2 and len(p.result.events) == len(full.events) and p.result.events_dropped == 0
+    cut = simulate(fw.elf, fw.target, events_cap=20)
+    cut.save(tmp_path / "cut.npz")
+    with pytest.raises(SimError, match=f"dropped {len(full.events) - 20:,} call events"):
+        profile_elf(tmp_path / "cut.npz")

@@ -1,48 +1,19 @@
-"""The timing hooks on a hand-built state, without firmware or unicorn: a few Thumb instructions are
-decoded into code tables, ``build_state`` makes the state array, and ``code_hook`` is called for each
-instruction as unicorn would call it (the hook reads only the state). Each case checks one rule of
+"""The timing hooks on a hand-built state, without firmware or unicorn (tests/timing_state.py: a few Thumb
+instructions decoded into code tables, ``build_state`` makes the state array, and ``code_hook`` is called for
+each instruction as unicorn would call it; the hook reads only the state). Each case checks one rule of
 cortex_m7.toml by the marginal cost of repeating a pattern, so the pipeline's start-up does not count."""
 
 from __future__ import annotations
 
 import pytest
 
-from tinyscope.sim import timing as T
-from tinyscope.sim.decode import CodeTables, decode_insn, disassembler, empty_table, fill_row
-from tinyscope.targets import load_target
-from tinyscope.targets.core import load_core
-
-CORE = load_core()
-H743 = load_target("stm32h743")  # code at address 0: ITCM, no fetch stalls
+from tests.timing_state import CORE, marginal
 
 ADD_R1 = (0xF101, 0x0101)  # add.w r1, r1, #1
 ADD_R2 = (0xF102, 0x0202)  # add.w r2, r2, #2
 ADD_R0 = (0xF100, 0x0001)  # add.w r0, r0, #1 (reads r0)
 LDR_R0 = (0x6838,)  # ldr r0, [r7]
 LDRB_R0 = (0x7838,)  # ldrb r0, [r7]
-
-
-def clock(pattern: list[tuple[int, ...]], times: int) -> int:
-    """Cycles of ``pattern`` repeated ``times`` times, through the instruction-mode hook."""
-    halfwords = [h for insn in pattern * times for h in insn]
-    data = b"".join(h.to_bytes(2, "little") for h in halfwords)
-    table = empty_table(len(halfwords), CORE)
-    text = {}
-    for insn in disassembler().disasm(data, 0):
-        fill_row(table[insn.address // 2], decode_insn(insn, CORE), insn.size)
-        text[insn.address] = f"{insn.mnemonic} {insn.op_str}"
-    assert len(text) == len(pattern) * times  # every instruction decoded
-    S = T.build_state(H743, CORE, CodeTables([(0, len(data), 0)], table, text), 0, 0)
-    for pc in sorted(text):
-        T.code_hook.ctypes(None, pc, 4, S.ctypes.data)
-    T.retire(S, len(data))
-    assert S[T.L.NINSTR] == len(text)
-    return int(S[T.L.CLOCK])
-
-
-def marginal(pattern: list[tuple[int, ...]]) -> float:
-    """Cycles each further repetition of ``pattern`` adds."""
-    return (clock(pattern, 8) - clock(pattern, 4)) / 4
 
 
 def test_independent_alu_ops_dual_issue():

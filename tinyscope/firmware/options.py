@@ -11,8 +11,6 @@ from typing import Any
 
 from tinyscope.errors import InputError
 from tinyscope.firmware.config import DEFAULTS, OPTIONS, BuildConfig, config_from_values, opt_level
-from tinyscope.firmware.config import input_shape as _input_shape
-from tinyscope.firmware.config import resolve_target as _resolve_target
 
 
 def _argtype(parse: Callable[[Any], Any]) -> Callable[[str], Any]:
@@ -27,8 +25,6 @@ def _argtype(parse: Callable[[Any], Any]) -> Callable[[str], Any]:
     return read
 
 
-target_arg = _argtype(_resolve_target)
-input_shape_arg = _argtype(_input_shape)
 FORCED_CACHE = ("on", "off", "firmware")
 FORCED_CACHE_HELP = ("; for a firmware ELF: on or off forces the cache whatever the firmware writes to CCR, "
                      "firmware (the default) follows it")

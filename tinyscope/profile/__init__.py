@@ -10,7 +10,6 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from tinyscope.errors import SimError
 from tinyscope.firmware.cache import cached_firmware
 from tinyscope.firmware.config import BuildConfig
 from tinyscope.firmware.firmware import Firmware
@@ -19,6 +18,7 @@ from tinyscope.frontend import load
 from tinyscope.ir.graph import Graph
 from tinyscope.outputs import PROFILE_FILES, staged_folder
 from tinyscope.plan.analyze import ModelFigures, analyze
+from tinyscope.profile.capture import simulate_whole
 from tinyscope.profile.elf import ElfProfile
 from tinyscope.profile.exports import callgrind, speedscope, write_speedscope
 from tinyscope.profile.functions import FunctionRow, function_table
@@ -28,7 +28,7 @@ from tinyscope.profile.memory import RegionUse, memory_map
 from tinyscope.profile.source import LineTable, line_table
 from tinyscope.profile.timeline import chrome_trace, folded_stacks, plot_timeline, write_trace
 from tinyscope.reference.metrics import Agreement, agreement
-from tinyscope.sim import SimResult, simulate
+from tinyscope.sim import SimResult
 from tinyscope.sim.decode import decode_elf
 from tinyscope.sim.elf import read_image
 from tinyscope.targets.core import load_core
@@ -89,24 +89,6 @@ MEASURED = "DWT CYCCNT around network_run(); the input is read where it is place
 def _memcpy_variant(libc: str) -> str:
     return {"newlib": "newlib memcpy-armv7m.S (word copy)", "nano": "Debian newlib-nano (word copy)",
             "nano-bytecopy": "byte-by-byte loop (as in Arm's own newlib-nano builds)"}[libc]
-
-
-MAX_EVENTS, MAX_ITM = 64_000_000, 16_000_000  # 1.5 GB and 0.8 GB of buffers: past this, refuse
-
-
-def simulate_whole(elf: Path, target, code, timing_mode: str = "instr") -> SimResult:
-    """Simulate with buffers big enough for every call event and ITM record: a run that overflows is
-    run again (it is deterministic) with the buffers it needed; tables are never silently cut short."""
-    events, itm = 2_000_000, 100_000
-    while True:
-        result = simulate(elf, target, code=code, events_cap=events, itm_cap=itm, timing_mode=timing_mode)
-        if not result.events_dropped and not result.itm_dropped:
-            return result
-        need_ev, need_itm = events + result.events_dropped, itm + result.itm_dropped
-        if need_ev > MAX_EVENTS or need_itm > MAX_ITM:
-            raise SimError(f"{Path(elf).name}: the run made {need_ev:,} calls and returns and {need_itm:,} ITM "
-                           f"writes; a profile keeps at most {MAX_EVENTS:,} and {MAX_ITM:,}")
-        events, itm = max(events, need_ev), max(itm, need_itm)
 
 
 def run_profile(model: str, config: BuildConfig, cache: Path | None = None, timing_mode: str = "instr") -> Profile:

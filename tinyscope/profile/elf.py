@@ -13,15 +13,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tinyscope.errors import InputError, SimError
+from tinyscope.profile.capture import check_whole, simulate_whole
 from tinyscope.profile.functions import FunctionRow, function_table
 from tinyscope.profile.hotloops import Loop, add_source, hot_blocks, hot_loops
 from tinyscope.profile.layers import LayerRow, marker_spans
 from tinyscope.profile.memory import RegionUse, memory_map
 from tinyscope.profile.source import LineTable, line_table
-from tinyscope.sim import SimResult, simulate
+from tinyscope.sim import SimResult
 from tinyscope.sim.decode import decode_elf
 from tinyscope.sim.elf import Symbols, read_image
-from tinyscope.targets import Target, load_target
+from tinyscope.targets import DEFAULT_TARGET, Target, load_target
 from tinyscope.targets.armv7m import ITM_LAYER_PORT
 from tinyscope.targets.core import load_core
 from tinyscope.version import __version__
@@ -119,15 +120,16 @@ def profile_elf(firmware: str | Path, target: str | Target | None = None, **sim_
         tgt = load_target(target or result.target) if not isinstance(target, Target) else target
         if tgt.name != result.target:
             raise InputError(f"{path} was simulated on {result.target}, not {tgt.name}; drop --target or rerun")
+        check_whole(result, str(path))
         code = decode_elf(elf, load_core())
         source = str(path)
     else:
         if not path.is_file():
             raise SimError(f"{path}: no such file")
         elf = path
-        tgt = load_target(target or "stm32h743") if not isinstance(target, Target) else target
+        tgt = load_target(target or DEFAULT_TARGET) if not isinstance(target, Target) else target
         code = decode_elf(elf, load_core())
-        result = simulate(elf, tgt, code=code, **sim_options)
+        result = simulate_whole(elf, tgt, code, **sim_options)
         source = "simulated"
     image = read_image(elf)
     lines = line_table(elf)
