@@ -8,6 +8,8 @@ import sys
 
 import pytest
 
+from tests.json_docs import check_analyze
+
 from ..conftest import SHARED_MODELS, shared_model
 
 pytestmark = pytest.mark.e2e
@@ -24,6 +26,7 @@ def test_study_model_figures(model, tmp_path):
     r = _run("analyze", path, "--json", "-o", str(tmp_path / "out"))
     assert r.returncode == 0, r.stderr
     doc = json.loads(r.stdout)
+    check_analyze(doc)
     assert doc["params"] == 93_322
     assert doc["macc"] == 2_794_240
     assert doc["macc_st"] == 2_852_598
@@ -51,4 +54,5 @@ def test_every_shared_model_analyzes():
         r = _run("analyze", str(p), "--json")
         assert r.returncode == 0, f"{p}: {r.stderr}"
         doc = json.loads(r.stdout)
+        check_analyze(doc, p.name)  # docs/analyze-json.md
         assert doc["macc"] > 0 and doc["activations_bytes"] > 0

@@ -10,6 +10,8 @@ import sys
 
 import pytest
 
+from tests.json_docs import check_analyze, check_profile_run
+
 pytestmark = [pytest.mark.e2e, pytest.mark.sim,
               pytest.mark.skipif(shutil.which("arm-none-eabi-gcc") is None, reason="arm-none-eabi-gcc missing")]
 M = "zoo:tiny-dscnn-int8"
@@ -37,6 +39,7 @@ def _cli(args, tmp):
 def _check(name: str, d: dict, tmp) -> None:
     """What each verb's JSON must say, with the types and values a script relies on."""
     if name == "analyze":
+        check_analyze(d)  # docs/analyze-json.md
         assert d["macc"] > 0 and d["params"] > 0 and d["activations_bytes"] > 0
         assert len({lay["c_id"] for lay in d["layers"]} - {-1}) == d["steps"]  # c_id -1: no kernel call
         assert d["ram_total_bytes"] >= d["activations_bytes"] + d["io_bytes"] - 16
@@ -54,6 +57,8 @@ def _check(name: str, d: dict, tmp) -> None:
     elif name == "sim":
         assert d["exit_code"] == 0 and d["cycles"] > 0 and d["instructions"] > 0 and "TS:END" in d["stdout"]
     elif name == "profile":
+        check_profile_run(d)  # run.json, docs/profile-files.md
+        assert json.loads((tmp / "prof" / "run.json").read_text()) == d
         assert d["cycles"] > 0 and d["agreement"]["argmax_equal"] is True and 0 < d["top_share"] <= 1
     elif name == "report":
         assert os.path.exists(d["report"])

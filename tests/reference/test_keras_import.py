@@ -1,4 +1,5 @@
-"""The Keras importer against Keras's own outputs (fixtures made by tests/data/make_keras_fixtures.py)."""
+"""The Keras importer on the shared study model (../shared/models/mnist_cnn.h5): the study's parameter count,
+and the study digit classified as a 2. The fixtures against Keras's saved outputs: tests/unit/test_keras_import.py."""
 
 from __future__ import annotations
 

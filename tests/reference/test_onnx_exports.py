@@ -1,6 +1,6 @@
-"""ONNX files as exporters write them (fixtures made by tests/data/make_onnx_fixtures.py with PyTorch and
-in the layout of the ONNX zoo's CNTK mnist-8) import through shape inference and constant folding, and
-compute what PyTorch computed; errors name the node and its operator."""
+"""An ONNX file in the layout of the ONNX zoo's CNTK mnist-8 (tests/data/onnx/cntk_mnist.onnx, made by
+tests/data/make_onnx_fixtures.py) imports through shape inference and constant folding and computes what
+onnxruntime computes. The PyTorch exports against PyTorch's saved outputs: tests/unit/test_onnx_exports.py."""
 
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
-"""CONCATENATION from each importer (TFLite, ONNX, Keras) on any axis but the batch: the reference agrees
-with LiteRT bit for bit (int8, inputs quantized as the output) and with onnxruntime (float)."""
+"""CONCATENATION without a reference runtime: int8 inputs quantized differently from the output are refused
+(TFLite), and a Keras Concatenate computes what numpy computes. Agreement with LiteRT and onnxruntime:
+tests/reference/test_concatenation.py."""
 
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
-"""GlobalMaxPool (ONNX) and GlobalMaxPooling2D (Keras) import as a max pool over the whole input: the
-reference agrees with onnxruntime and with numpy, float and int8 (QDQ)."""
+"""Keras GlobalMaxPooling2D imports as a max pool over the whole input (and a reshape) and computes what
+numpy computes. ONNX GlobalMaxPool against onnxruntime, float and int8 (QDQ):
+tests/reference/test_global_max_pool.py."""
 
 from __future__ import annotations
 

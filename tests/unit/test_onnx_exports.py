@@ -1,6 +1,7 @@
-"""ONNX files as exporters write them (fixtures made by tests/data/make_onnx_fixtures.py with PyTorch and
-in the layout of the ONNX zoo's CNTK mnist-8) import through shape inference and constant folding, and
-compute what PyTorch computed; errors name the node and its operator."""
+"""ONNX files as PyTorch exports them (fixtures made by tests/data/make_onnx_fixtures.py, with PyTorch's
+outputs saved beside them) import through shape inference and constant folding, and compute what PyTorch
+computed; errors name the node and its operator. The CNTK-style mnist-8 against onnxruntime:
+tests/reference/test_onnx_exports.py."""
 
 from __future__ import annotations
 

@@ -1,4 +1,6 @@
-"""The ONNX importer against onnxruntime, on small models built here with onnx.helper."""
+"""The ONNX importer's refusals, on small models built here with onnx.helper: unsupported operators all
+listed, inconsistent Gemm shapes, dynamic dimensions, corrupt files. Agreement with onnxruntime:
+tests/reference/test_onnx_import.py."""
 
 from __future__ import annotations
 
@@ -32,31 +34,6 @@ def _save(tmp_path, m, name="m.onnx"):
     p = tmp_path / name
     onnx.save(m, str(p))
     return p
-
-
-def cnn_model(batchnorm: bool = True):
-    """Conv (+BN) + ReLU, MaxPool, depthwise + Clip, Flatten, Gemm, Softmax.
-
-    onnxruntime's quantizer expects BatchNormalization folded by its pre-processing first, so the
-    QDQ test uses the model without it.
-    """
-    bn = [helper.make_node("BatchNormalization", ["c1", "g", "be", "mu", "var"], ["bn"], name="bn")]
-    nodes = [
-        helper.make_node("Conv", ["x", "w1", "b1"], ["c1"], name="conv1", pads=[1, 1, 1, 1]),
-        *(bn if batchnorm else []),
-        helper.make_node("Relu", ["bn" if batchnorm else "c1"], ["r1"], name="relu1"),
-        helper.make_node("MaxPool", ["r1"], ["p1"], name="pool1", kernel_shape=[2, 2], strides=[2, 2]),
-        helper.make_node("Conv", ["p1", "wd"], ["dw"], name="dw", group=6, auto_pad="SAME_UPPER",
-                         kernel_shape=[3, 3]),
-        helper.make_node("Clip", ["dw", "lo", "hi"], ["cl"], name="clip"),
-        helper.make_node("Flatten", ["cl"], ["f"], name="flat"),
-        helper.make_node("Gemm", ["f", "w2", "b2"], ["fc"], name="fc", transB=1),
-        helper.make_node("Softmax", ["fc"], ["y"], name="sm"),
-    ]
-    inits = {"w1": _w(6, 2, 3, 3), "b1": _w(6), "g": _w(6) + 1, "be": _w(6), "mu": _w(6),
-             "var": np.abs(_w(6)) + 0.5, "wd": _w(6, 1, 3, 3), "lo": np.float32(0.0),
-             "hi": np.float32(3.0), "w2": _w(5, 6 * 4 * 3), "b2": _w(5)}
-    return _model(nodes, inits, [1, 2, 8, 6], [1, 5])
 
 
 def test_unsupported_ops_are_all_listed(tmp_path):

@@ -1,5 +1,6 @@
-"""UNARY (logistic, tanh, leaky ReLU, hard swish, SELU) from TFLite, ONNX and Keras: int8 tables bit-exact
-with LiteRT over all 256 inputs, float32 against onnxruntime and numpy."""
+"""UNARY without a reference runtime: int8 hard swish is refused with its reason, and Keras SELU, LeakyReLU,
+sigmoid and tanh compute what numpy computes. The int8 tables against LiteRT and float32 against
+onnxruntime: tests/reference/test_unary.py."""
 
 from __future__ import annotations
 

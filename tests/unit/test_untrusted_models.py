@@ -23,6 +23,7 @@ from onnx import TensorProto, helper, numpy_helper
 
 import tinyscope
 from tests.fuzz import tflite_spec
+from tests.json_docs import check_analyze
 from tinyscope.cli import main as cli_main
 from tinyscope.errors import ModelError, ShapeError, TinyscopeError, UnsupportedError
 from tinyscope.frontend import MalformedModelError
@@ -197,6 +198,9 @@ def test_tflite_names_that_are_not_utf8_are_replaced_and_reach_json_cleanly(tmp_
         assert cli_main(["analyze", str(p), "--json"]) == 0
     doc = json.loads(out.getvalue())
     assert "\ufffd" in json.dumps(doc, ensure_ascii=False)
+    check_analyze(doc)  # still the documented JSON (docs/analyze-json.md)
+    assert all(t["name"].startswith("\ufffd\ufffd") for t in doc["inputs"] + doc["outputs"])
+    json.dumps(doc, ensure_ascii=False).encode("utf-8")  # no lone surrogates left to break a UTF-8 writer
 
 
 # ---------------------------------------------------------------- Keras configs and files

@@ -42,6 +42,7 @@ from tinyscope.ir.ops import (
     NoAttrs,
     OpGroup,
     OpType,
+    PadAttrs,
     PoolAttrs,
     ReshapeAttrs,
     SoftmaxAttrs,
@@ -455,6 +456,29 @@ def reduce_hw(kind: OpType) -> Callable:
     return convert
 
 
+def pad(ctx: _Ctx, node) -> str:
+    """Pad of H and W with zeros (pads as an input from opset 11, an attribute before): the IR's PAD,
+    which folds into the conv that reads it."""
+    a = _attrs(node)
+    x = ctx.t(node.input[0])
+    ctx.rank4(node, x)
+    mode = a.get("mode", b"constant")
+    if mode not in (b"constant", "constant"):
+        raise UnsupportedError(f"Pad {node.name!r}: mode {mode!r} (constant only)")
+    if len(node.input) > 3 and node.input[3]:
+        raise UnsupportedError(f"Pad {node.name!r}: the axes input (give pads for all four axes)")
+    pads = ctx.const(node.input[1]) if len(node.input) > 1 and node.input[1] else a.get("pads")
+    value = ctx.const(node.input[2]) if len(node.input) > 2 and node.input[2] else a.get("value", 0.0)
+    if pads is None or np.size(pads) != 8:
+        raise UnsupportedError(f"Pad {node.name!r}: pads must be 8 constant numbers (NCHW begins, then ends)")
+    p = [int(v) for v in np.ravel(pads)]
+    if p[0] or p[1] or p[4] or p[5] or min(p) < 0 or np.size(value) != 1 or float(np.ravel(value)[0]) != 0.0:
+        raise UnsupportedError(f"Pad {node.name!r}: pads {p} with value {np.ravel(value).tolist()} (zeros on H "
+                               "and W only, not negative)")
+    return ctx.b.op(OpType.PAD, node.name, [x], PadAttrs((p[2], p[6], p[3], p[7])), out_name=node.output[0],
+                    origin=node.op_type)
+
+
 def _to_2d(ctx: _Ctx, node, x: str) -> str:
     shape = ctx.shape(x)
     flat = (shape[0], int(np.prod(shape[1:])))
@@ -644,7 +668,7 @@ CONVERTERS: dict[str, Callable] = {
     "Sigmoid": unary("logistic"), "Tanh": unary("tanh"), "LeakyRelu": unary("leaky_relu", 0.01),
     "HardSwish": unary("hard_swish"), "Selu": unary("selu", 1.67326319217681884765625, 1.05070102214813232421875),
     "Concat": concat, "Flatten": flatten, "Reshape": reshape, "Softmax": softmax,
-    "BatchNormalization": batch_norm, "Identity": identity, "Dropout": identity,
+    "BatchNormalization": batch_norm, "Identity": identity, "Dropout": identity, "Pad": pad,
     "QuantizeLinear": quantize_linear, "DequantizeLinear": dequantize_linear,
 }
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from tinyscope.ir.graph import Graph
+import numpy as np
+
+from tinyscope.ir.graph import Graph, Quant
 from tinyscope.ir.ops import ConvAttrs, OpGroup, OpType
 from tinyscope.ir.verify import verify
 
@@ -30,6 +32,9 @@ def fold_activations(graph: Graph) -> Graph:
                     or len(consumers.get(src, [])) != 1 or src in g.outputs
                     or not prod.attrs.act.is_none):
                 continue
+            if prod.type in OpGroup.POOL and not _same_quant(g.tensors[src].quant, g.tensors[op.outputs[0]].quant):
+                continue  # an int8 pool copies values: it cannot take on a requantizing activation
+
             # max pooling commutes with a monotonic clamp; other producers clamp their own output
             prod.attrs = replace(prod.attrs, act=op.attrs.act)
             _bypass(g, op, src)
@@ -61,6 +66,12 @@ def fold_pads(graph: Graph) -> Graph:
             changed = True
             break
     return verify(g)
+
+
+def _same_quant(a: Quant | None, b: Quant | None) -> bool:
+    if a is None or b is None:
+        return a is b
+    return np.array_equal(a.scale, b.scale) and np.array_equal(a.zero_point, b.zero_point)
 
 
 def _bypass(g: Graph, op, kept: str) -> None:
