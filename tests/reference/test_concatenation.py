@@ -7,7 +7,6 @@ from pathlib import Path
 
 import numpy as np
 import onnx
-from ai_edge_litert.interpreter import Interpreter, OpResolverType
 from onnx import TensorProto, helper, numpy_helper
 
 import tinyscope
@@ -15,6 +14,7 @@ from tinyscope import reference
 from tinyscope.ir import OpType
 
 from ..fuzz import tflite_spec
+from .litert import LiteRT
 
 
 def _tflite(tmp_path: Path, **kw) -> Path:
@@ -28,21 +28,17 @@ def test_tflite_int8_concatenation_is_bit_exact_with_litert(tmp_path):
     g = tinyscope.load(p)
     cat = next(op for op in g.ops if op.type is OpType.CONCATENATION)
     assert cat.attrs.axis == 3 and g.tensors[cat.outputs[0]].shape == (1, 5, 5, 6)
-    it = Interpreter(model_path=str(p), experimental_op_resolver_type=OpResolverType.BUILTIN_REF,
-                     experimental_preserve_all_tensors=True)
-    it.allocate_tensors()
-    index = {d["name"]: d["index"] for d in it.get_tensor_details()}
+    lite = LiteRT(p)
     rng = np.random.default_rng(0)
     for _ in range(20):
         x = rng.integers(-128, 128, (1, 5, 5, 3), dtype=np.int8)
-        it.set_tensor(it.get_input_details()[0]["index"], x)
-        it.invoke()
+        lite.run(x)
         ours = reference.run_all(g, [x])
         for name in ("a", "b", "cat", "pool"):  # the concatenation, what feeds it and what reads it
-            assert np.array_equal(ours[name], it.get_tensor(index[name])), name
+            assert np.array_equal(ours[name], lite.tensor(name)), name
         # the FC after it: on ties LiteRT's int8 FC matched a single-rounding requantization, tinyscope's
         # (TFLite's documented MultiplyByQuantizedMultiplier) rounds twice; 2 of 1,200 outputs differ by 1
-        assert np.abs(ours["logits"].astype(int) - it.get_tensor(index["logits"]).astype(int)).max() <= 1
+        assert np.abs(ours["logits"].astype(int) - lite.tensor("logits").astype(int)).max() <= 1
 
 
 def test_onnx_concat_on_channels_and_width(tmp_path):

@@ -5,26 +5,23 @@ from __future__ import annotations
 import numpy as np
 import onnx
 import onnxruntime as ort
-from onnx import TensorProto, helper, numpy_helper
+from onnx import TensorProto, helper
 
 import tinyscope
 from tinyscope import reference
 from tinyscope.ir import OpType
 
+from ..fuzz import seeds
+
 RNG = np.random.default_rng(3)
 
 
-def _w(*shape, scale=0.3):
-    return (RNG.standard_normal(shape) * scale).astype(np.float32)
 
 
-def _model(nodes, inits, in_shape, out_shape, opset=13):
-    graph = helper.make_graph(
-        nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, in_shape)],
-        [helper.make_tensor_value_info("y", TensorProto.FLOAT, out_shape)],
-        [numpy_helper.from_array(v, k) for k, v in inits.items()])
-    m = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)])
-    m.ir_version = 8
+
+
+def _checked(m: onnx.ModelProto) -> onnx.ModelProto:
+    """A model built by the fuzz tier's seeds (the same CNN and residual net), checked by onnx first."""
     onnx.checker.check_model(m)
     return m
 
@@ -49,33 +46,10 @@ def _compare(path, in_shape, n=3, tol=1e-5):
     return g
 
 
-def cnn_model(batchnorm: bool = True):
-    """Conv (+BN) + ReLU, MaxPool, depthwise + Clip, Flatten, Gemm, Softmax.
-
-    onnxruntime's quantizer expects BatchNormalization folded by its pre-processing first, so the
-    QDQ test uses the model without it.
-    """
-    bn = [helper.make_node("BatchNormalization", ["c1", "g", "be", "mu", "var"], ["bn"], name="bn")]
-    nodes = [
-        helper.make_node("Conv", ["x", "w1", "b1"], ["c1"], name="conv1", pads=[1, 1, 1, 1]),
-        *(bn if batchnorm else []),
-        helper.make_node("Relu", ["bn" if batchnorm else "c1"], ["r1"], name="relu1"),
-        helper.make_node("MaxPool", ["r1"], ["p1"], name="pool1", kernel_shape=[2, 2], strides=[2, 2]),
-        helper.make_node("Conv", ["p1", "wd"], ["dw"], name="dw", group=6, auto_pad="SAME_UPPER",
-                         kernel_shape=[3, 3]),
-        helper.make_node("Clip", ["dw", "lo", "hi"], ["cl"], name="clip"),
-        helper.make_node("Flatten", ["cl"], ["f"], name="flat"),
-        helper.make_node("Gemm", ["f", "w2", "b2"], ["fc"], name="fc", transB=1),
-        helper.make_node("Softmax", ["fc"], ["y"], name="sm"),
-    ]
-    inits = {"w1": _w(6, 2, 3, 3), "b1": _w(6), "g": _w(6) + 1, "be": _w(6), "mu": _w(6),
-             "var": np.abs(_w(6)) + 0.5, "wd": _w(6, 1, 3, 3), "lo": np.float32(0.0),
-             "hi": np.float32(3.0), "w2": _w(5, 6 * 4 * 3), "b2": _w(5)}
-    return _model(nodes, inits, [1, 2, 8, 6], [1, 5])
 
 
 def test_cnn_matches_onnxruntime(tmp_path):
-    g = _compare(_save(tmp_path, cnn_model()), (1, 2, 8, 6))
+    g = _compare(_save(tmp_path, _checked(seeds.onnx_cnn(RNG))), (1, 2, 8, 6))
     kinds = [op.type for op in g.ops]
     assert kinds == [OpType.CONV_2D, OpType.MAX_POOL_2D, OpType.DEPTHWISE_CONV_2D, OpType.RESHAPE,
                      OpType.FULLY_CONNECTED, OpType.SOFTMAX]
@@ -84,26 +58,14 @@ def test_cnn_matches_onnxruntime(tmp_path):
 
 
 def test_residual_avgpool_matmul(tmp_path):
-    nodes = [
-        helper.make_node("Conv", ["x", "w1"], ["a"], name="c1", pads=[1, 1, 1, 1]),
-        helper.make_node("Conv", ["a", "w2", "b2"], ["b"], name="c2", pads=[0, 0, 0, 0]),
-        helper.make_node("Add", ["a", "b"], ["s"], name="res"),
-        helper.make_node("AveragePool", ["s"], ["p"], name="ap", kernel_shape=[2, 2], strides=[2, 2]),
-        helper.make_node("GlobalAveragePool", ["p"], ["gp"], name="gap"),
-        helper.make_node("Reshape", ["gp", "shape"], ["r"], name="rs"),
-        helper.make_node("MatMul", ["r", "wm"], ["mm"], name="mm"),
-        helper.make_node("Add", ["mm", "bm"], ["y"], name="bias"),
-    ]
-    inits = {"w1": _w(4, 3, 3, 3), "w2": _w(4, 4, 1, 1), "b2": _w(4),
-             "shape": np.array([1, -1], np.int64), "wm": _w(4, 3), "bm": _w(3)}
-    g = _compare(_save(tmp_path, _model(nodes, inits, [1, 3, 6, 6], [1, 3])), (1, 3, 6, 6))
+    g = _compare(_save(tmp_path, seeds.onnx_residual(RNG)), (1, 3, 6, 6))
     assert [op.type for op in g.ops].count(OpType.FULLY_CONNECTED) == 1
 
 
 def test_qdq_int8_model_close_to_onnxruntime(tmp_path):
     from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
 
-    fp = _save(tmp_path, cnn_model(batchnorm=False), "fp.onnx")
+    fp = _save(tmp_path, _checked(seeds.onnx_cnn(RNG, batchnorm=False)), "fp.onnx")
 
     class Reader(CalibrationDataReader):
         def __init__(self):

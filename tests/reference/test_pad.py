@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from ai_edge_litert.interpreter import Interpreter, OpResolverType
 
 import tinyscope
 from tinyscope import reference
@@ -13,6 +12,7 @@ from tinyscope.errors import UnsupportedError
 from tinyscope.ir import OpType
 
 from ..fuzz import tflite_spec
+from .litert import LiteRT
 
 
 def test_tflite_int8_pad_is_bit_exact_with_litert(tmp_path):
@@ -21,18 +21,14 @@ def test_tflite_int8_pad_is_bit_exact_with_litert(tmp_path):
     g = tinyscope.load(p)
     assert [op.type for op in g.ops] == [OpType.CONV_2D, OpType.PAD, OpType.MAX_POOL_2D]
     assert g.ops[0].attrs.padding == (1, 2, 0, 1) and g.ops[1].attrs.padding == (1, 1, 1, 1)
-    it = Interpreter(model_path=str(p), experimental_op_resolver_type=OpResolverType.BUILTIN_REF,
-                     experimental_preserve_all_tensors=True)
-    it.allocate_tensors()
-    index = {d["name"]: d["index"] for d in it.get_tensor_details()}
+    lite = LiteRT(p)
     rng = np.random.default_rng(0)
     for _ in range(20):
         x = rng.integers(-128, 128, (1, 5, 5, 3), dtype=np.int8)
-        it.set_tensor(it.get_input_details()[0]["index"], x)
-        it.invoke()
+        lite.run(x)
         ours = reference.run_all(g, [x])
         for name in ("conv", "pad2", "pool"):
-            assert np.array_equal(ours[name], it.get_tensor(index[name])), name
+            assert np.array_equal(ours[name], lite.tensor(name)), name
 
 
 @pytest.mark.parametrize(("pads", "word"), [([[1, 0], [0, 0], [0, 0], [0, 0]], "height and width only"),

@@ -10,23 +10,16 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from ai_edge_litert.interpreter import Interpreter, OpResolverType
+from ai_edge_litert.interpreter import OpResolverType
 
 import tinyscope
 from tinyscope import reference
 from tinyscope.errors import InputError
 
 from ..conftest import shared_model
+from .litert import litert_output
 
 TFLITE = ["mnist_cnn_f32.tflite", "kws_dscnn_f32.tflite", "kws_dscnn_int8.tflite", "ic_resnet8_int8.tflite"]
-
-
-def _litert(path, x, resolver=OpResolverType.BUILTIN_REF):
-    it = Interpreter(model_path=str(path), experimental_op_resolver_type=resolver)
-    it.allocate_tensors()
-    it.set_tensor(it.get_input_details()[0]["index"], x)
-    it.invoke()
-    return it.get_tensor(it.get_output_details()[0]["index"])
 
 
 def _inputs(graph, n=3, seed=0):
@@ -44,7 +37,7 @@ def test_reference_agrees_with_litert(name):
     path = shared_model(name)
     g = tinyscope.load(path)
     for x in _inputs(g):
-        ref = _litert(path, x)
+        ref = litert_output(path, x)
         ours = reference.run(g, [x])[0]
         assert ours.shape == ref.shape and ours.dtype == ref.dtype
         if ref.dtype == np.int8:
@@ -63,7 +56,7 @@ def test_default_litert_resolver_gap_is_small():
     path = shared_model("kws_dscnn_int8.tflite")
     g = tinyscope.load(path)
     x = next(_inputs(g))
-    d = np.abs(reference.run(g, [x])[0].astype(int) - _litert(path, x, OpResolverType.AUTO).astype(int))
+    d = np.abs(reference.run(g, [x])[0].astype(int) - litert_output(path, x, OpResolverType.AUTO).astype(int))
     assert d.max() <= 4
 
 

@@ -8,7 +8,6 @@ from pathlib import Path
 import numpy as np
 import onnx
 import pytest
-from ai_edge_litert.interpreter import Interpreter, OpResolverType
 from onnx import TensorProto, helper, numpy_helper
 from tflite.BuiltinOperator import BuiltinOperator as TOp
 
@@ -17,16 +16,9 @@ from tinyscope import reference
 from tinyscope.ir import OpType
 
 from ..fuzz import tflite_spec
+from .litert import litert_output
 
 EVERY_INT8 = np.arange(-128, 128, dtype=np.int8)[None]
-
-
-def _litert(path: Path, x: np.ndarray) -> np.ndarray:
-    it = Interpreter(model_path=str(path), experimental_op_resolver_type=OpResolverType.BUILTIN_REF)
-    it.allocate_tensors()
-    it.set_tensor(it.get_input_details()[0]["index"], x)
-    it.invoke()
-    return it.get_tensor(it.get_output_details()[0]["index"])
 
 
 @pytest.mark.parametrize(("code", "in_q", "out_q", "alpha"), [
@@ -42,7 +34,7 @@ def test_int8_tables_are_bit_exact_with_litert(tmp_path, code, in_q, out_q, alph
     p.write_bytes(tflite_spec.write(tflite_spec.unary_int8(code, in_q, out_q, alpha)))
     g = tinyscope.load(p)
     assert [op.type for op in g.ops] == [OpType.UNARY]
-    assert np.array_equal(reference.run(g, [EVERY_INT8])[0], _litert(p, EVERY_INT8))
+    assert np.array_equal(reference.run(g, [EVERY_INT8])[0], litert_output(p, EVERY_INT8))
 
 
 def _onnx_unary(path: Path, op: str, **attrs) -> Path:
