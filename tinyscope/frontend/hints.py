@@ -38,6 +38,6 @@ TFLITE = {
 }
 
 
-def with_hint(table: dict[str, str], name: str, text: str) -> str:
-    """``text`` (how the importer names the layer), with what to use instead when there is something."""
-    return f"{text}, instead: {table[name]}" if name in table else text
+def hint(table: dict[str, str], name: str) -> str:
+    """``, instead: ...`` for the layer or operator ``name``, or nothing when nothing replaces it."""
+    return f", instead: {table[name]}" if name in table else ""

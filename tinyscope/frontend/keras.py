@@ -27,7 +27,7 @@ import numpy as np
 
 from tinyscope.errors import ModelError, ShapeError, TinyscopeError, UnsupportedError
 from tinyscope.frontend import hints
-from tinyscope.frontend.hints import with_hint
+from tinyscope.frontend.hints import hint
 from tinyscope.frontend.isolate import read_isolated
 from tinyscope.ir.builder import GraphBuilder
 from tinyscope.ir.graph import DType, Graph
@@ -762,7 +762,7 @@ def _problems(lay: Layer) -> list[str]:
         return [f"{lay.name!r} (Lambda: holds Python code, which tinyscope never runs)"]
     cls = ALIASES.get(lay.cls, lay.cls)
     if cls not in CONVERTERS:
-        return [with_hint(hints.KERAS, lay.cls, f"{lay.name!r} ({lay.cls}")+ ")"]
+        return [f"{lay.name!r} ({lay.cls}{hint(hints.KERAS, lay.cls)})"]
     act = _activation_name(lay)
     if act is not None and act not in ACTIVATIONS and act not in UNARY_ACTIVATIONS and act != "softmax":
         out.append(f"{lay.name!r} ({lay.cls} with activation {act!r})")

@@ -26,7 +26,7 @@ import onnx
 
 from tinyscope.errors import ModelError, ShapeError, UnsupportedError
 from tinyscope.frontend import hints
-from tinyscope.frontend.hints import with_hint
+from tinyscope.frontend.hints import hint
 from tinyscope.ir.builder import GraphBuilder
 from tinyscope.ir.fixedpoint import round_half_away
 from tinyscope.ir.graph import DType, Graph, Quant
@@ -675,7 +675,7 @@ CONVERTERS: dict[str, Callable] = {
 
 def _unsupported(path: Path, model) -> None:
     """Every operator the importer cannot convert, listed at once with its node."""
-    bad = [with_hint(hints.ONNX, n.op_type, f"{n.op_type} (node {i} {n.name!r}") + ")"
+    bad = [f"{n.op_type} (node {i} {n.name!r}{hint(hints.ONNX, n.op_type)})"
            for i, n in enumerate(model.graph.node) if n.op_type not in CONVERTERS or (n.domain not in ("", "ai.onnx"))]
     if bad:
         raise UnsupportedError(f"{path}: unsupported operators: {'; '.join(bad)}. "

@@ -25,7 +25,7 @@ from tflite.TensorType import TensorType
 
 from tinyscope.errors import ModelError, ShapeError, UnsupportedError
 from tinyscope.frontend import hints
-from tinyscope.frontend.hints import with_hint
+from tinyscope.frontend.hints import hint
 from tinyscope.ir.graph import DType, Graph, Op, Quant, Tensor
 from tinyscope.ir.ops import (
     NO_ACT,
@@ -364,8 +364,8 @@ def _convert(path: Path, buf: bytes) -> Graph:
     r = _Reader(path, buf)
     sg = r.sg
     ops = [sg.Operators(i) for i in range(r.count(sg.OperatorsLength(), "operators"))]
-    bad = [with_hint(hints.TFLITE, r.opname(op), f"{r.opname(op)} (operator {i}, output "
-                     f"{r.names.get(op.Outputs(0), '?')!r}") + ")"
+    bad = [f"{r.opname(op)} (operator {i}, output {r.names.get(op.Outputs(0), '?')!r}"
+           f"{hint(hints.TFLITE, r.opname(op))})"
            for i, op in enumerate(ops) if r.opname(op) not in CONVERTERS]
     if bad:
         raise UnsupportedError(f"{path}: unsupported operators: {'; '.join(bad)}. "
