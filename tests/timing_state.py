@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from tinyscope.sim import timing as T
-from tinyscope.sim.decode import CodeTables, decode_insn, disassembler, empty_table, fill_row
+from tinyscope.sim.decode import CodeTables, decode_into, disassembler, empty_table
 from tinyscope.targets import load_target
 from tinyscope.targets.core import load_core
 
@@ -29,7 +29,7 @@ def code_tables(insns: list[Insn]) -> CodeTables:
     table = empty_table(len(halfwords), CORE)
     text = {}
     for insn in disassembler().disasm(data, 0):
-        fill_row(table[insn.address // 2], decode_insn(insn, CORE), insn.size)
+        decode_into(table[insn.address // 2], insn, CORE)
         text[insn.address] = f"{insn.mnemonic} {insn.op_str}"
     assert len(text) == len(insns)  # every instruction decoded
     return CodeTables([(0, len(data), 0)], table, text)

@@ -65,10 +65,10 @@ def count(lo: int, hi: int) -> Callable[[str], int]:
 
 def add_timing_argument(parser: argparse.ArgumentParser) -> None:
     """``--timing instr|block``: the simulator's timing mode. instr (the default) times every instruction;
-    block is faster but runs up to about 2 % long on whole programs (docs/simulator-speed.md)."""
+    block is faster and within 0.5 % of instr on whole programs (docs/simulator-speed.md)."""
     parser.add_argument("--timing", choices=("instr", "block"), default="instr",
-                        help="simulator timing: per instruction (default) or per basic block (faster, up to "
-                             "about 2 %% long on whole programs; see docs/simulator-speed.md)")
+                        help="simulator timing: per instruction (default) or per basic block (faster, within "
+                             "0.5 %% on whole programs; see docs/simulator-speed.md)")
 
 
 def seconds(text: str) -> float:

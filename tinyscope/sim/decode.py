@@ -45,10 +45,11 @@ F_FP, F_SINGLE, F_COND, F_INDIRECT, F_UNCOND = 32, 64, 128, 256, 512
 F_TAIL = 1024  # a plain branch to another function's entry: a tail call (the profiler counts it as a call)
 
 # table fields: D_RKIND packs the read kind of source k in bits 4k..4k+3; D_WB is the written-back base
-# register (-1 if none); D_TARGET a direct branch's target (-1 if none)
+# register (-1 if none); D_TARGET a direct branch's target (-1 if none); D_BYTES the bytes the instruction
+# moves to (negative) or from memory (access_bytes)
 (D_CLS, D_LAT, D_COST, D_FLAGS, D_SRC0, D_SRC1, D_SRC2, D_SRC3, D_RKIND, D_DST0, D_DST1, D_MASKLO, D_MASKHI,
- D_SIZE, D_WB, D_TARGET) = range(16)
-NF = 16
+ D_SIZE, D_WB, D_TARGET, D_BYTES) = range(17)
+NF = 17
 
 FLAGS_REG, FPSCR_REG = 16, 17
 _ALIASES = {"sb": 9, "sl": 10, "fp": 11, "ip": 12, "sp": 13, "lr": 14, "pc": 15}
@@ -391,6 +392,28 @@ def disassembler() -> capstone.Cs:
     return md
 
 
+def access_bytes(insn) -> int:
+    """Bytes the instruction moves from memory, negated for a store, 0 for none. Block mode matches each
+    hooked access to the instruction that made it by counting these (unicorn reports a stale PC there)."""
+    m = base_mnemonic(insn)
+    regs = [o for o in insn.operands if o.type == arm.ARM_OP_REG]
+    if m in ("tbb", "tbh"):
+        return 1 if m == "tbb" else 2
+    if m in _LDM or m in _VLDM or m in _STM or m in _VSTM:
+        sign = -1 if m in _STM or m in _VSTM else 1
+        if m.startswith(("ldr", "str", "lda", "stl")):  # ldrd, strd and the exclusive pairs: two words
+            return 8 * sign
+        listed = regs[1:] if m.startswith(("ldm", "stm", "vldm", "vstm")) else regs  # without the base
+        return 4 * _words(insn, listed) * sign
+    if m in ("vldr", "vstr"):
+        return 4 * _words(insn, regs) * (1 if m == "vldr" else -1)
+    if m.startswith(("ldr", "lda", "str", "stl")):
+        width = m[3:].removeprefix("ex").removeprefix("s")  # ldrsb -> b, ldrexh -> h, ldr -> ""
+        n = 1 if width.startswith("b") else 2 if width.startswith("h") else 4
+        return n if m.startswith(("ldr", "lda")) else -n
+    return 0
+
+
 def fill_row(row: np.ndarray, d: Decoded, size: int) -> None:
     """Write one instruction's record into its table row."""
     row[D_CLS], row[D_LAT], row[D_COST], row[D_FLAGS], row[D_SIZE] = d.cls, d.latency, d.cost, d.flags, size
@@ -408,6 +431,12 @@ def fill_row(row: np.ndarray, d: Decoded, size: int) -> None:
             row[D_MASKLO] |= 1 << r
         else:
             row[D_MASKHI] |= 1 << (r - 32)
+
+
+def decode_into(row: np.ndarray, insn, core: CoreTiming) -> None:
+    """Decode one capstone instruction into its table row."""
+    fill_row(row, decode_insn(insn, core), insn.size)
+    row[D_BYTES] = access_bytes(insn)
 
 
 def decode_elf(elf_path, core: CoreTiming) -> CodeTables:
@@ -431,7 +460,7 @@ def decode_elf(elf_path, core: CoreTiming) -> CodeTables:
         for insn in _disasm_all(md, data, addr):
             i = first + (insn.address - lo) // 2
             text[insn.address] = f"{insn.mnemonic} {insn.op_str}".strip()
-            fill_row(table[i], decode_insn(insn, core), insn.size)
+            decode_into(table[i], insn, core)
             _mark_tail_call(table[i], insn.address, entries)
     return CodeTables(ranges, table, text)
 

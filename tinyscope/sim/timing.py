@@ -42,6 +42,7 @@ from tinyscope.sim.decode import (
     C_SHIFT,
     C_STM,
     C_STORE,
+    D_BYTES,
     D_CLS,
     D_COST,
     D_DST0,
@@ -99,6 +100,8 @@ SCALARS: tuple[tuple[str, int], ...] = (
     # the budget, the PC of the last DWT/ITM access
     ("BLOCK", 1), ("BUDGET", 1), ("PPB_PC", 1), ("BLK_E", 1), ("BLK_V", 1), ("BLK_START", 1), ("BLK_CLK0", 1),
     ("BT_N", 1), ("BLK_FETCH", 1), ("PMEM_LOST", 1), ("DC_MRU", 1), ("DC_MRU_DIRTY", 1),
+    # block mode: the running block's memory instruction that the next access belongs to, and its bytes left
+    ("ACC_K", 1), ("ACC_LEFT", 1), ("ACC_PC", 1),
     # a cache state forced by the user (1 on, 0 off) whatever the firmware writes to CCR; -1 follows CCR
     ("IC_FORCE", 1), ("DC_FORCE", 1),
     # offsets of the tables below, filled in per run
@@ -146,13 +149,18 @@ UC_ARM_REG_PC = 11  # unicorn.arm_const.UC_ARM_REG_PC (a literal: numba needs a 
 # alone, variant 1 with it dual-issued beside the previous block's last instruction (chosen at run time
 # when the pairing rules allow). B_FLAGS_T is the offset at which a block sets the flags, NOFL when it
 # does not; live-ins are (register, read kind, issue offset of the first reader), live-outs (register,
-# offset at which the value is ready, producer class). Executions and cycles are kept in variant 0.
+# offset at which the value is ready, producer class), memory instructions (decode index, bytes moved as
+# D_BYTES, clean offset before it) in program order, the first MAXMEM of them; B_MORE is the address after
+# the last listed one when more follow (their offsets are in the per-instruction tables O_BOFF/O_BOWN),
+# else -1. Executions and cycles are kept in variant 0.
 (B_TAG, B_SIZE, B_N, B_BASE, B_FIRST, B_LAST, B_LASTPC, B_LISSUE, B_FLAGS_T, B_FREE, B_NOPAIR, B_LCLS, B_IT,
- B_COUNT, B_CYC, B_NIN, B_NOUT, B_FCLS, B_TCM, B_VAR, B_REG, B_GRAN, B_NGRAN, B_LASTG) = range(24)
+ B_COUNT, B_CYC, B_NIN, B_NOUT, B_FCLS, B_TCM, B_VAR, B_REG, B_GRAN, B_NGRAN, B_LASTG, B_NMEM, B_MORE) = range(26)
 NLIVE = 52  # more than the registers the scoreboard tracks (r0-r15, APSR, FPSCR, s0-s31): never overflows
-B_IN = 24
+MAXMEM = 32  # memory instructions listed per block (a longer block's others are found by address)
+B_IN = 26
 B_OUT = B_IN + 3 * NLIVE
-BF = B_OUT + 3 * NLIVE
+B_MEM = B_OUT + 3 * NLIVE
+BF = B_MEM + 3 * MAXMEM
 BLOCKS = 2048  # table entries (a power of two)
 NOFL = -(1 << 40)
 NEVER = -(1 << 40)  # a scratch scoreboard slot never written in the block
@@ -569,6 +577,8 @@ def _schedule_block(S, e, pc0, size, stop_pc, var):
     flags_t = NOFL
     n = 0
     n_in = 0
+    n_mem = 0
+    more = -1
     first = -1
     last = -1
     last_pc = -1
@@ -601,9 +611,18 @@ def _schedule_block(S, e, pc0, size, stop_pc, var):
         flags = S[d + D_FLAGS]
         if flags & F_IN_IT:
             it = 1
-        if stop_pc < 0:  # the clock before it: its memory accesses happen then (plus earlier penalties)
-            S[S[L.O_BOFF] + 2 * idx + var] = clock - ORG
-            S[S[L.O_BOWN] + idx] = pc0
+        if stop_pc < 0 and S[d + D_BYTES] != 0:  # its accesses happen at the clock before it (plus penalties)
+            if n_mem < MAXMEM:
+                o = e + B_MEM + 3 * n_mem
+                S[o] = idx
+                S[o + 1] = S[d + D_BYTES]
+                S[o + 2] = clock - ORG
+                n_mem += 1
+            else:
+                if more < 0:
+                    more = pc
+                S[S[L.O_BOFF] + 2 * idx + var] = clock - ORG
+                S[S[L.O_BOWN] + idx] = pc0
         rk = S[d + D_RKIND]
         k0 = n_in
         if stop_pc < 0:
@@ -655,6 +674,8 @@ def _schedule_block(S, e, pc0, size, stop_pc, var):
     S[e + B_COUNT] = 0
     S[e + B_CYC] = 0
     S[e + B_NIN] = n_in
+    S[e + B_NMEM] = n_mem
+    S[e + B_MORE] = more
     S[e + B_FCLS] = S[S[L.O_DEC] + first * NF + D_CLS] if first >= 0 else C_ALU
     n_out = 0
     for r in range(64):
@@ -884,6 +905,9 @@ def _block_start(S, pc, size):
     S[L.PEND_DACC] = 0
     S[L.BLK_E] = e
     S[L.BLK_V] = v
+    S[L.ACC_K] = 0
+    S[L.ACC_LEFT] = abs(S[v + B_MEM + 1]) if S[v + B_NMEM] > 0 else 0
+    S[L.ACC_PC] = -1
     S[L.NINSTR] += S[e + B_N]
     S[S[L.O_RING] + S[L.RING_POS] % RING] = pc
     S[L.RING_POS] += 1
@@ -930,6 +954,68 @@ def _now(S, uc):
             + S[L.PEND_MEM])
 
 
+@njit(cache=True)
+def _access_beyond(S, v, write, size):
+    """_block_access past the block's listed memory instructions: walk on by address from the cursor."""
+    tag = S[v + B_TAG]
+    end = tag + S[v + B_SIZE]
+    pc = S[L.ACC_PC]
+    left = S[L.ACC_LEFT]
+    if pc < 0:  # the first access past the list: start at the first unlisted memory instruction
+        pc = S[v + B_MORE]
+        left = -1
+    while pc < end:
+        idx = _index(S, pc)
+        if idx < 0:
+            pc += 2
+            left = -1
+            continue
+        d = S[L.O_DEC] + idx * NF
+        b = S[d + D_BYTES]
+        if left < 0:
+            left = abs(b)
+        if left > 0 and (b < 0) == write:
+            S[L.ACC_PC] = pc
+            S[L.ACC_LEFT] = left - size
+            if S[S[L.O_BOWN] + idx] == tag:
+                return idx, S[S[L.O_BOFF] + 2 * idx + S[v + B_VAR]]
+            return -1, 0  # another block overlapping this one was scheduled since: untimed offset
+        pc += max(S[d + D_SIZE], 2)
+        left = -1
+    S[L.ACC_PC] = end
+    return -1, 0
+
+
+@njit(cache=True, inline="always")
+def _block_access(S, write, size):
+    """Block mode: the running block's memory instruction that made this access (decode index, or -1) and
+    its clean offset in the block. unicorn 2.1.4 reports the block's first PC for most accesses to RAM, so
+    the accesses are counted instead: in program order, each memory instruction takes the accesses of its
+    direction until its bytes are moved. An access the hooks do not see (TCM, an IT-skipped instruction)
+    shifts the count by one instruction, timing later accesses at an earlier instruction's offset."""
+    v = S[L.BLK_V]
+    if v < 0:
+        return -1, 0
+    n = S[v + B_NMEM]
+    k = S[L.ACC_K]
+    left = S[L.ACC_LEFT]
+    while k < n:
+        o = v + B_MEM + 3 * k
+        if left > 0 and (S[o + 1] < 0) == write:
+            S[L.ACC_K] = k
+            S[L.ACC_LEFT] = left - size
+            return S[o], S[o + 2]
+        k += 1
+        if k < n:
+            left = abs(S[o + 4])
+    if k == n and S[L.ACC_K] != n:
+        S[L.ACC_K] = n
+        S[L.ACC_LEFT] = 0
+    if S[v + B_MORE] >= 0:
+        return _access_beyond(S, v, write, size)
+    return -1, 0
+
+
 @cfunc(types.void(types.voidptr, types.int32, types.uint64, types.int32, types.int64, types.voidptr), cache=True)
 def ppb_pc_hook(uc, access, address, size, value, user):
     """Block mode, on the DWT and ITM registers only: the PC unicorn reports for the access (an MMIO
@@ -937,6 +1023,8 @@ def ppb_pc_hook(uc, access, address, size, value, user):
     S = carray(user, (VIEW,), np.int64)
     clear_it_state(uc)  # the restore may leave stale IT bits, as for any hooked access (native.py)
     S[L.PPB_PC] = _uc_reg_read(uc, UC_ARM_REG_PC)
+    _block_access(S, access == 17, size)  # keeps mem_hook's count of the block's accesses in step
+
 
 
 @njit(cache=True)
@@ -1008,11 +1096,14 @@ def _dc_mru(S, line):
 def mem_hook(uc, access, address, size, value, user):
     S = carray(user, (VIEW,), np.int64)
     idx = -1
+    write = access == 17  # UC_MEM_WRITE (UC_MEM_READ is 16)
+    at = 0  # block mode: the accessing instruction's offset in its block's schedule
     if S[L.BLOCK] == 1:
+        idx, at = _block_access(S, write, size)
         v = S[L.BLK_V]
         if v < 0 or S[v + B_IT] == 1:
             # the block holds an instruction in an IT block: clear on every hooked access (always safe, see
-            # native.py); the PC cannot tell which instruction it is (below)
+            # native.py); the access count may be off by an instruction (_block_access)
             clear_it_state(uc)
     else:
         idx = S[L.PEND_IDX]
@@ -1024,7 +1115,6 @@ def mem_hook(uc, access, address, size, value, user):
     r = _region(S, addr)
     if r < 0 or S[r + R_KIND] == 0:
         return
-    write = access == 17  # UC_MEM_WRITE (UC_MEM_READ is 16)
     policy = S[r + R_POLICY]
     line = addr >> S[L.LINE_SHIFT]
     if (line == S[L.DC_MRU] and S[L.DC_ON] == 1 and policy != 0 and S[r + R_KIND] == 1
@@ -1039,16 +1129,7 @@ def mem_hook(uc, access, address, size, value, user):
             if write:
                 S[S[L.DC_MRU_DIRTY]] = 1
             return
-    at = 0  # block mode: the accessing instruction's offset in its block's schedule
-    mine = False  # block mode: the access belongs to an instruction of the running block's schedule
-    if S[L.BLOCK] == 1:
-        # unicorn 2.1.4 mostly reports the block's first instruction here (measured: 3.16 M of 3.16 M slow-path
-        # accesses on zoo:mnist-cnn-int8): such an access is timed at the block's start plus earlier penalties
-        idx = _index(S, _uc_reg_read(uc, UC_ARM_REG_PC))
-        v = S[L.BLK_V]
-        if idx >= 0 and v >= 0 and S[S[L.O_BOWN] + idx] == S[v + B_TAG]:
-            at = S[S[L.O_BOFF] + 2 * idx + S[v + B_VAR]]
-            mine = True
+    mine = S[L.BLOCK] == 1 and idx >= 0  # block mode: the access belongs to an instruction of the running block
     now = S[L.CLOCK] + at + S[L.PEND_MEM]
     pen = 0
     if S[r + R_KIND] == 2 and not write:  # flash behind the ART (data reads share it) [UNCERTAIN]
