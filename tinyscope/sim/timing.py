@@ -1008,9 +1008,7 @@ def _block_access(S, write, size):
         k += 1
         if k < n:
             left = abs(S[o + 4])
-    if k == n and S[L.ACC_K] != n:
-        S[L.ACC_K] = n
-        S[L.ACC_LEFT] = 0
+    S[L.ACC_K] = n  # the list is used up (ACC_LEFT now belongs to _access_beyond's cursor)
     if S[v + B_MORE] >= 0:
         return _access_beyond(S, v, write, size)
     return -1, 0
@@ -1024,7 +1022,6 @@ def ppb_pc_hook(uc, access, address, size, value, user):
     clear_it_state(uc)  # the restore may leave stale IT bits, as for any hooked access (native.py)
     S[L.PPB_PC] = _uc_reg_read(uc, UC_ARM_REG_PC)
     _block_access(S, access == 17, size)  # keeps mem_hook's count of the block's accesses in step
-
 
 
 @njit(cache=True)
